@@ -1,0 +1,115 @@
+import { diag } from '@opentelemetry/api';
+import { allGroups, findGroup, groupState } from './group-state';
+import {
+  activeRequestScope,
+  enableInScope,
+  isActive,
+  runInRequestScope,
+  runWithGroups,
+} from './request-scope';
+import { checkFunction, checkGroupName, describe } from './validate';
+
+/** True if `group` is always enabled or enabled for the current request. */
+export function isGroupEnabled(group: string): boolean {
+  const state = findGroup(group);
+  return state !== undefined && state.active !== 0 && isActive(state);
+}
+
+/**
+ * Enables `group` for the current request scope: every async continuation
+ * of the request sees it, other requests do not.
+ *
+ * @throws Error outside a request scope.
+ */
+export function enableOnThisRequest(group: string): void {
+  checkGroupName(group);
+  const scope = activeRequestScope();
+  if (scope === undefined) {
+    throw new Error(
+      `enableOnThisRequest('${group}') was called outside a request scope: ` +
+        'run it inside withRequestScope(fn), or in a request of a node:http server ' +
+        'while TimingInstrumentation is registered (it opens a scope per request); ' +
+        'to enable a group for every request use alwaysEnable()',
+    );
+  }
+  if (scope.ended) {
+    throw new Error(`enableOnThisRequest('${group}') was called after its request ended`);
+  }
+  enableInScope(scope, groupState(group));
+}
+
+/** Enables `group` for every request, process-wide, from the next call on. */
+export function alwaysEnable(group: string): void {
+  checkGroupName(group);
+  const state = groupState(group);
+  if (!state.always) diag.debug(`dynamic-hooks: group ${group} always enabled`);
+  state.setAlways(true);
+}
+
+/** Alias of {@link alwaysEnable}, as Kong names it. */
+export const enableByDefault = alwaysEnable;
+
+/** Undoes {@link alwaysEnable}: requests that enabled the group keep it. */
+export function disableByDefault(group: string): void {
+  checkGroupName(group);
+  const state = findGroup(group);
+  if (state === undefined || !state.always) return;
+  diag.debug(`dynamic-hooks: group ${group} no longer always enabled`);
+  state.setAlways(false);
+}
+
+/**
+ * Runs `fn` in a fresh request scope, in which `enableOnThisRequest`
+ * works; returns what `fn` returns. The server integration opens one per
+ * incoming request.
+ */
+export function withRequestScope<T>(fn: () => T): T {
+  checkFunction(fn, 'fn');
+  return runInRequestScope(fn);
+}
+
+/**
+ * Runs `fn` in a child context in which `groups` are enabled, without
+ * touching the enclosing request scope; nothing leaks outside `fn` and
+ * its async continuations.
+ */
+export function withGroupsEnabled<T>(groups: string | readonly string[], fn: () => T): T {
+  const names = typeof groups === 'string' ? [groups] : groups;
+  if (!Array.isArray(names)) {
+    throw new TypeError(`groups must be a group name or an array of them, got ${describe(groups)}`);
+  }
+  names.forEach((name, i) => checkGroupName(name, `groups[${i}]`));
+  checkFunction(fn, 'fn');
+  return runWithGroups(
+    names.map((name) => groupState(name)),
+    fn,
+  );
+}
+
+/** What `listGroups()` tells about one group. */
+export interface GroupInfo {
+  readonly name: string;
+  /** Enabled for every request (`alwaysEnable`). */
+  readonly alwaysEnabled: boolean;
+  /** Live request scopes and `withGroupsEnabled` calls that enable it. */
+  readonly enabledScopes: number;
+  /** Names registered with `hook(group, name, handler)`. */
+  readonly hooks: readonly string[];
+  /** Functions hooked with `hookFunction` (their keys or `options.name`). */
+  readonly hookedFunctions: readonly string[];
+}
+
+/** Every group the process knows of, with its state, hooks and hooked functions. */
+export function listGroups(): GroupInfo[] {
+  const out: GroupInfo[] = [];
+  for (const state of allGroups()) {
+    out.push({
+      name: state.name,
+      alwaysEnabled: state.always,
+      enabledScopes: state.scopeRefs,
+      hooks: [...state.namedHooks.keys()],
+      hookedFunctions: [...state.sites].map((site) => site.label),
+    });
+  }
+  return out;
+}

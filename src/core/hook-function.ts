@@ -1,0 +1,134 @@
+import { groupState } from './group-state';
+import { HookSite, type AnyFunction, type Handler } from './hook-site';
+import { runHookedCall } from './hooked-call';
+import { isActive } from './request-scope';
+import type { HookFunctionOptions, HookHandlers, HookMode, MaxArgs, Unhook } from './types';
+import { checkFunction, checkGroupName, checkObject, checkOneOf, describe } from './validate';
+
+const apply = Reflect.apply;
+const construct = Reflect.construct;
+const MODES: readonly HookMode[] = ['auto', 'sync', 'promise', 'callback'];
+
+type MethodOf<P, K extends keyof P> = P[K];
+
+/**
+ * Replaces `parent[key]` by a wrapper that runs `handlers.befores` before
+ * and `handlers.afters` (or `handlers.errors`) after the original, but
+ * only while `group` is enabled, process-wide or for the current request;
+ * otherwise the original runs alone, at the cost of one property read.
+ *
+ * The wrapper forwards every argument, `this`, `new`, the result and
+ * thrown errors unchanged, and carries the original's `name`, `length`,
+ * own properties and own symbols. `maxArgs` (`0..8` or `'varargs'`) is how
+ * many arguments the handlers receive.
+ *
+ * @returns a function that restores the original.
+ */
+export function hookFunction<P extends object, K extends keyof P>(
+  group: string,
+  parent: P,
+  key: K,
+  maxArgs: MaxArgs,
+  handlers: HookHandlers<MethodOf<P, K>, P>,
+  options?: HookFunctionOptions,
+): Unhook {
+  checkGroupName(group);
+  checkObject(parent, 'parent');
+  if (typeof key !== 'string' && typeof key !== 'symbol' && typeof key !== 'number') {
+    throw new TypeError(`key must be a string or a symbol, got ${describe(key)}`);
+  }
+  const label = typeof key === 'symbol' ? key.toString() : String(key);
+  const original = parent[key] as unknown;
+  if (typeof original !== 'function') {
+    throw new TypeError(`parent[${label}] must be a function, got ${describe(original)}`);
+  }
+  const handlerArity = checkMaxArgs(maxArgs);
+  checkObject(handlers, 'handlers');
+  const befores = handlerList(handlers.befores, 'handlers.befores');
+  const afters = handlerList(handlers.afters, 'handlers.afters');
+  const errors = handlerList(handlers.errors, 'handlers.errors');
+  if (options !== undefined) checkObject(options, 'options');
+  const mode = options?.mode ?? 'auto';
+  checkOneOf(mode, MODES, 'options.mode');
+  const name = options?.name ?? label;
+  if (typeof name !== 'string') throw new TypeError(`options.name must be a string, got ${describe(name)}`);
+
+  const state = groupState(group);
+  const site = new HookSite(state, name, original as AnyFunction, befores, afters, errors, handlerArity, mode);
+  const wrapper = createWrapper(site);
+  copyFunctionProperties(original, wrapper);
+
+  const wasOwn = Object.prototype.hasOwnProperty.call(parent, key);
+  try {
+    (parent as Record<PropertyKey, unknown>)[key] = wrapper;
+  } catch (error) {
+    throw new TypeError(`parent[${label}] cannot be replaced: ${(error as Error).message}`);
+  }
+  if (parent[key] !== (wrapper as unknown)) {
+    throw new TypeError(`parent[${label}] cannot be replaced (read-only or frozen)`);
+  }
+  state.sites.add(site);
+
+  let hooked = true;
+  return function unhook(): void {
+    if (!hooked) return;
+    hooked = false;
+    site.retire();
+    // Someone may have wrapped our wrapper since: leave theirs in place; ours now
+    // only forwards to the original.
+    if (parent[key] !== (wrapper as unknown)) return;
+    if (wasOwn) (parent as Record<PropertyKey, unknown>)[key] = original;
+    else delete (parent as Record<PropertyKey, unknown>)[key];
+  };
+}
+
+/**
+ * The wrapper. Its dormant path is a property read and a forward of the
+ * arguments object, which V8 neither allocates nor materializes.
+ */
+function createWrapper(site: HookSite): AnyFunction {
+  const original = site.original;
+  // The arguments object, not a rest array: forwarding it is what keeps the
+  // dormant path free of allocation.
+  /* eslint-disable prefer-rest-params */
+  return function (this: unknown): unknown {
+    const group = site.group;
+    if (group.active === 0 || !isActive(group)) {
+      return new.target === undefined
+        ? apply(original, this, arguments)
+        : construct(original as unknown as new () => object, arguments, new.target);
+    }
+    return runHookedCall(site, this, arguments, new.target);
+  };
+  /* eslint-enable prefer-rest-params */
+}
+
+function checkMaxArgs(maxArgs: unknown): number {
+  if (maxArgs === 'varargs') return -1;
+  if (typeof maxArgs !== 'number') {
+    throw new TypeError(`maxArgs must be an integer from 0 to 8 or 'varargs', got ${describe(maxArgs)}`);
+  }
+  if (!Number.isInteger(maxArgs) || maxArgs < 0 || maxArgs > 8) {
+    throw new RangeError(`maxArgs must be an integer from 0 to 8 or 'varargs', got ${maxArgs}`);
+  }
+  return maxArgs;
+}
+
+function handlerList(list: unknown, argument: string): Handler[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw new TypeError(`${argument} must be an array of functions, got ${describe(list)}`);
+  list.forEach((handler, i) => checkFunction(handler, `${argument}[${i}]`));
+  return [...(list as Handler[])];
+}
+
+/** Gives the wrapper the original's name, length, own properties, own symbols and prototype chain. */
+function copyFunctionProperties(original: object, wrapper: object): void {
+  for (const property of Reflect.ownKeys(original)) {
+    if (property === 'arguments' || property === 'caller') continue;
+    const descriptor = Reflect.getOwnPropertyDescriptor(original, property);
+    if (descriptor === undefined) continue;
+    Reflect.defineProperty(wrapper, property, descriptor);
+  }
+  const proto = Object.getPrototypeOf(original) as object | null;
+  if (proto !== Object.getPrototypeOf(wrapper)) Object.setPrototypeOf(wrapper, proto);
+}

@@ -1,0 +1,42 @@
+import { findGroup, groupState, type NamedHookHandler } from './group-state';
+import { reportHandlerFailure } from './report-failure';
+import { isActive } from './request-scope';
+import { checkFunction, checkGroupName } from './validate';
+
+/**
+ * Registers `handler` for `runHook(group, name, ...)`. One handler per
+ * group and name: a later registration replaces the earlier one.
+ *
+ * @returns a function that removes this handler (if it is still the one registered).
+ */
+export function hook<A extends unknown[]>(group: string, name: string, handler: (...args: A) => unknown): () => void {
+  checkGroupName(group);
+  checkGroupName(name, 'name');
+  checkFunction(handler, 'handler');
+  const hooks = groupState(group).namedHooks;
+  const registered = handler as unknown as NamedHookHandler;
+  hooks.set(name, registered);
+  return () => {
+    if (hooks.get(name) === registered) hooks.delete(name);
+  };
+}
+
+/**
+ * Calls the handler registered for `group` and `name` with `args` if the
+ * group is enabled for the current context, and returns what it returned.
+ * Never throws: a failing handler is reported through `diag.warn`.
+ */
+export function runHook(group: string, name: string, ...args: unknown[]): unknown;
+export function runHook(group: string, name: string): unknown {
+  const state = findGroup(group);
+  if (state === undefined || state.active === 0 || !isActive(state)) return undefined;
+  const handler = state.namedHooks.get(name) as ((...args: unknown[]) => unknown) | undefined;
+  if (handler === undefined) return undefined;
+  try {
+    // eslint-disable-next-line prefer-rest-params
+    return Reflect.apply(handler, undefined, Array.prototype.slice.call(arguments, 2));
+  } catch (error) {
+    reportHandlerFailure(group, name, error);
+    return undefined;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * dynamic-hooks: dormant instrumentation for Node.js, switched on per
+ * request or process-wide at runtime, on OpenTelemetry context.
+ *
+ * @packageDocumentation
+ */
+import { hookFunction } from './core/hook-function';
+import { hook, runHook } from './core/named-hooks';
+import {
+  alwaysEnable,
+  disableByDefault,
+  enableByDefault,
+  enableOnThisRequest,
+  isGroupEnabled,
+  listGroups,
+  withGroupsEnabled,
+  withRequestScope,
+} from './core/groups';
+
+export {
+  alwaysEnable,
+  disableByDefault,
+  enableByDefault,
+  enableOnThisRequest,
+  hook,
+  hookFunction,
+  isGroupEnabled,
+  listGroups,
+  runHook,
+  withGroupsEnabled,
+  withRequestScope,
+};
+export type { GroupInfo } from './core/groups';
+export type {
+  HookArgs,
+  HookFunctionOptions,
+  HookHandlers,
+  HookMode,
+  HookResult,
+  MaxArgs,
+  Unhook,
+} from './core/types';
+
+/** Every core function on one object, as Kong's `kong.dynamic_hook`. */
+export const dynamicHook = Object.freeze({
+  hookFunction,
+  hook,
+  runHook,
+  isGroupEnabled,
+  enableOnThisRequest,
+  alwaysEnable,
+  enableByDefault,
+  disableByDefault,
+  withRequestScope,
+  withGroupsEnabled,
+  listGroups,
+});
