@@ -31,15 +31,7 @@ export {
   withRequestScope,
 };
 export type { GroupInfo } from './core/groups';
-export type {
-  HookArgs,
-  HookFunctionOptions,
-  HookHandlers,
-  HookMode,
-  HookResult,
-  MaxArgs,
-  Unhook,
-} from './core/types';
+export type { HookArgs, HookFunctionOptions, HookHandlers, HookMode, HookResult, MaxArgs, Unhook } from './core/types';
 
 /** Every core function on one object, as Kong's `kong.dynamic_hook`. */
 export const dynamicHook = Object.freeze({

@@ -1,12 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { allGroups, findGroup, groupState } from './group-state';
-import {
-  activeRequestScope,
-  enableInScope,
-  isActive,
-  runInRequestScope,
-  runWithGroups,
-} from './request-scope';
+import { activeRequestScope, enableInScope, isActive, runInRequestScope, runWithGroups } from './request-scope';
 import { checkFunction, checkGroupName, describe } from './validate';
 
 /** True if `group` is always enabled or enabled for the current request. */
@@ -74,14 +68,16 @@ export function withRequestScope<T>(fn: () => T): T {
  * its async continuations.
  */
 export function withGroupsEnabled<T>(groups: string | readonly string[], fn: () => T): T {
-  const names = typeof groups === 'string' ? [groups] : groups;
+  const names: unknown = typeof groups === 'string' ? [groups] : groups;
   if (!Array.isArray(names)) {
     throw new TypeError(`groups must be a group name or an array of them, got ${describe(groups)}`);
   }
-  names.forEach((name, i) => checkGroupName(name, `groups[${i}]`));
+  names.forEach((name: unknown, i) => {
+    checkGroupName(name, `groups[${i}]`);
+  });
   checkFunction(fn, 'fn');
   return runWithGroups(
-    names.map((name) => groupState(name)),
+    (names as string[]).map((name) => groupState(name)),
     fn,
   );
 }

@@ -62,7 +62,7 @@ export function hookFunction<P extends object, K extends keyof P>(
   try {
     (parent as Record<PropertyKey, unknown>)[key] = wrapper;
   } catch (error) {
-    throw new TypeError(`parent[${label}] cannot be replaced: ${(error as Error).message}`);
+    throw new TypeError(`parent[${label}] cannot be replaced: ${(error as Error).message}`, { cause: error });
   }
   if (parent[key] !== (wrapper as unknown)) {
     throw new TypeError(`parent[${label}] cannot be replaced (read-only or frozen)`);
@@ -78,7 +78,7 @@ export function hookFunction<P extends object, K extends keyof P>(
     // only forwards to the original.
     if (parent[key] !== (wrapper as unknown)) return;
     if (wasOwn) (parent as Record<PropertyKey, unknown>)[key] = original;
-    else delete (parent as Record<PropertyKey, unknown>)[key];
+    else Reflect.deleteProperty(parent, key);
   };
 }
 
@@ -117,7 +117,9 @@ function checkMaxArgs(maxArgs: unknown): number {
 function handlerList(list: unknown, argument: string): Handler[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw new TypeError(`${argument} must be an array of functions, got ${describe(list)}`);
-  list.forEach((handler, i) => checkFunction(handler, `${argument}[${i}]`));
+  list.forEach((handler: unknown, i) => {
+    checkFunction(handler, `${argument}[${i}]`);
+  });
   return [...(list as Handler[])];
 }
 

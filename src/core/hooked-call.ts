@@ -10,12 +10,7 @@ const construct = Reflect.construct;
  * errors once the operation completes in the shape the site's mode names.
  * Handler failures are reported and never reach the caller.
  */
-export function runHookedCall(
-  site: HookSite,
-  thisArg: unknown,
-  args: IArguments,
-  newTarget: unknown,
-): unknown {
+export function runHookedCall(site: HookSite, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
   const handlerArgs = argumentsForHandlers(site, args);
   runHandlers(site, 'before', site.befores, thisArg, handlerArgs);
 
@@ -46,8 +41,12 @@ export function runHookedCall(
   }
   // The caller gets the original promise back, untouched; we only observe it.
   (result as PromiseLike<unknown>).then(
-    (value) => runHandlers(site, 'after', site.afters, thisArg, handlerArgs, value),
-    (error: unknown) => runHandlers(site, 'error', site.errors, thisArg, handlerArgs, error),
+    (value) => {
+      runHandlers(site, 'after', site.afters, thisArg, handlerArgs, value);
+    },
+    (error: unknown) => {
+      runHandlers(site, 'error', site.errors, thisArg, handlerArgs, error);
+    },
   );
   return result;
 }

@@ -9,12 +9,12 @@ import { checkFunction, checkGroupName } from './validate';
  *
  * @returns a function that removes this handler (if it is still the one registered).
  */
-export function hook<A extends unknown[]>(group: string, name: string, handler: (...args: A) => unknown): () => void {
+export function hook(group: string, name: string, handler: (...args: never[]) => unknown): () => void {
   checkGroupName(group);
   checkGroupName(name, 'name');
   checkFunction(handler, 'handler');
   const hooks = groupState(group).namedHooks;
-  const registered = handler as unknown as NamedHookHandler;
+  const registered: NamedHookHandler = handler;
   hooks.set(name, registered);
   return () => {
     if (hooks.get(name) === registered) hooks.delete(name);

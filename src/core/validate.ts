@@ -18,9 +18,15 @@ export function checkObject(value: unknown, argument: string): asserts value is 
   }
 }
 
-export function checkOneOf<T extends string>(value: unknown, allowed: readonly T[], argument: string): asserts value is T {
+export function checkOneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  argument: string,
+): asserts value is T {
   if (!allowed.includes(value as T)) {
-    throw new TypeError(`${argument} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+    throw new TypeError(
+      `${argument} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`,
+    );
   }
 }
 
@@ -31,5 +37,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'symbol') return value.toString();
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
+    return `${typeof value} ${value.toString()}`;
+  }
+  return typeof value;
 }

@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { runScript } from '../helpers/run-node';
+
+// Each case runs in a fresh process: the OTel context manager is process-wide.
+describe('context manager', () => {
+  it('installs the AsyncLocalStorage manager when the application registered none', async () => {
+    const out = await runScript(`
+      const { withRequestScope, enableOnThisRequest, isGroupEnabled } = require('./src');
+      withRequestScope(async () => {
+        enableOnThisRequest('g');
+        await new Promise((r) => setTimeout(r, 5));
+        console.log(JSON.stringify({ inside: isGroupEnabled('g') }));
+      }).then(() => console.log(JSON.stringify({ outside: isGroupEnabled('g') })));
+    `);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).to.deep.equal([{ inside: true }, { outside: false }]);
+  });
+
+  it('keeps the manager the application registered', async () => {
+    const out = await runScript(`
+      const { context } = require('@opentelemetry/api');
+      const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+      let calls = 0;
+      class AppManager extends AsyncLocalStorageContextManager {
+        with(...args) { calls++; return super.with(...args); }
+      }
+      context.setGlobalContextManager(new AppManager().enable());
+      const { withRequestScope, enableOnThisRequest, isGroupEnabled } = require('./src');
+      withRequestScope(async () => {
+        enableOnThisRequest('g');
+        await new Promise((r) => setTimeout(r, 5));
+        console.log(JSON.stringify({ inside: isGroupEnabled('g'), appManagerUsed: calls > 0 }));
+      });
+    `);
+    expect(JSON.parse(out)).to.deep.equal({ inside: true, appManagerUsed: true });
+  });
+
+  it('works under the OpenTelemetry NodeSDK registered after the library was loaded', async () => {
+    const out = await runScript(`
+      const { withRequestScope, enableOnThisRequest, isGroupEnabled } = require('./src');
+      const { NodeSDK } = require('@opentelemetry/sdk-node');
+      const sdk = new NodeSDK({ traceExporter: undefined, instrumentations: [] });
+      sdk.start();
+      withRequestScope(async () => {
+        enableOnThisRequest('g');
+        await new Promise((r) => setTimeout(r, 5));
+        console.log(JSON.stringify({ inside: isGroupEnabled('g') }));
+      }).then(() => sdk.shutdown());
+    `);
+    expect(JSON.parse(out)).to.deep.equal({ inside: true });
+  });
+});

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { alwaysEnable, enableOnThisRequest, hook, runHook, withRequestScope } from '../../src';
+import { DiagCapture } from '../helpers/diag-capture';
+
+let seq = 0;
+function freshGroup(): string {
+  return `named-hook-test-${++seq}`;
+}
+
+describe('hook and runHook', () => {
+  it('runs the handler with the arguments only while the group is enabled for the context', () => {
+    const group = freshGroup();
+    const calls: unknown[][] = [];
+    hook(group, 'log_event', (a: number, b: string) => calls.push([a, b]));
+    runHook(group, 'log_event', 1, 'outside');
+    withRequestScope(() => {
+      runHook(group, 'log_event', 2, 'before enabling');
+      enableOnThisRequest(group);
+      runHook(group, 'log_event', 10, 'test');
+    });
+    withRequestScope(() => runHook(group, 'log_event', 3, 'other request'));
+    expect(calls).to.deep.equal([[10, 'test']]);
+  });
+
+  it('passes any number of arguments and returns the handler result', () => {
+    const group = freshGroup();
+    hook(group, 'sum', (...numbers: number[]) => numbers.reduce((a, b) => a + b, 0));
+    alwaysEnable(group);
+    expect(runHook(group, 'sum')).to.equal(0);
+    expect(runHook(group, 'sum', 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)).to.equal(55);
+  });
+
+  it('keeps one handler per group and name: a later one replaces it', () => {
+    const group = freshGroup();
+    const calls: string[] = [];
+    hook(group, 'h', () => calls.push('first'));
+    hook(group, 'h', () => calls.push('second'));
+    hook(group, 'other', () => calls.push('other'));
+    alwaysEnable(group);
+    runHook(group, 'h');
+    expect(calls).to.deep.equal(['second']);
+  });
+
+  it('returns a function that removes the handler', () => {
+    const group = freshGroup();
+    let calls = 0;
+    const remove = hook(group, 'h', () => calls++);
+    alwaysEnable(group);
+    runHook(group, 'h');
+    remove();
+    runHook(group, 'h');
+    expect(calls).to.equal(1);
+  });
+
+  it('never throws: unknown groups and names do nothing, a failing handler is reported', () => {
+    const capture = new DiagCapture().install();
+    try {
+      const group = freshGroup();
+      hook(group, 'broken', () => {
+        throw new Error('handler failed');
+      });
+      alwaysEnable(group);
+      expect(runHook(group, 'broken')).to.equal(undefined);
+      expect(runHook(group, 'missing')).to.equal(undefined);
+      expect(runHook('no-such-group', 'x')).to.equal(undefined);
+      expect(runHook(42 as never, {} as never)).to.equal(undefined);
+      expect(capture.warnings()).to.have.length(1);
+      expect(capture.warnings()[0]).to.match(
+        new RegExp(`^failed to run dynamic hook ${group}\\.broken: Error: handler failed`),
+      );
+    } finally {
+      capture.uninstall();
+    }
+  });
+
+  it('rejects bad registrations with a TypeError naming the argument', () => {
+    expect(() => hook('', 'n', () => 0)).to.throw(TypeError, /group/);
+    expect(() => hook('g', '', () => 0)).to.throw(TypeError, /name/);
+    expect(() => hook('g', 'n', 'not a function' as never)).to.throw(TypeError, /handler/);
+  });
+});
