@@ -47,3 +47,9 @@ export const dynamicHook = Object.freeze({
   withGroupsEnabled,
   listGroups,
 });
+
+export { TimingInstrumentation } from './timing/timing-instrumentation';
+export type { TimingInstrumentationConfig } from './timing/settings';
+export type { RequestDebugLogger } from './timing/logger';
+export { RequestDebugSampler } from './timing/sampler';
+export { timing } from './timing/timing-api';

@@ -1,9 +1,21 @@
+import { context } from '@opentelemetry/api';
 import { isPromise } from 'node:util/types';
+import { runInCallFrame, type CallFrame } from './call-frame';
 import { reportHandlerFailure } from './report-failure';
 import type { AnyFunction, Handler, HookSite } from './hook-site';
 
 const apply = Reflect.apply;
 const construct = Reflect.construct;
+
+type Phase = 'before' | 'after' | 'error';
+
+/** One enabled call in flight: what its handlers need until it completes. */
+interface HookedCall {
+  readonly site: HookSite;
+  readonly frame: CallFrame;
+  readonly thisArg: unknown;
+  readonly handlerArgs: unknown[];
+}
 
 /**
  * The enabled path of a hooked call: befores, the original, then afters or
@@ -11,14 +23,20 @@ const construct = Reflect.construct;
  * Handler failures are reported and never reach the caller.
  */
 export function runHookedCall(site: HookSite, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
-  const handlerArgs = argumentsForHandlers(site, args);
-  runHandlers(site, 'before', site.befores, thisArg, handlerArgs);
+  const outer = context.active();
+  const call: HookedCall = { site, frame: { context: outer }, thisArg, handlerArgs: argumentsForHandlers(site, args) };
+  runHandlers(call, 'before');
+  if (call.frame.context === outer) return callOriginal(call, args, newTarget);
+  return context.with(call.frame.context, callOriginal, undefined, call, args, newTarget);
+}
 
+function callOriginal(call: HookedCall, args: IArguments, newTarget: unknown): unknown {
+  const { site } = call;
   let callArgs: ArrayLike<unknown> = args;
   let awaitsCallback = false;
   if (site.mode === 'callback' && args.length > 0 && typeof args[args.length - 1] === 'function') {
     const copy = Array.from(args);
-    copy[copy.length - 1] = completionCallback(site, thisArg, handlerArgs, copy[copy.length - 1] as AnyFunction);
+    copy[copy.length - 1] = completionCallback(call, copy[copy.length - 1] as AnyFunction);
     callArgs = copy;
     awaitsCallback = true;
   }
@@ -27,25 +45,25 @@ export function runHookedCall(site: HookSite, thisArg: unknown, args: IArguments
   try {
     result =
       newTarget === undefined
-        ? apply(site.original, thisArg, callArgs)
+        ? apply(site.original, call.thisArg, callArgs)
         : construct(site.original as unknown as new (...a: unknown[]) => object, callArgs, newTarget as () => void);
   } catch (error) {
-    runHandlers(site, 'error', site.errors, thisArg, handlerArgs, error);
+    runHandlers(call, 'error', error);
     throw error;
   }
 
   if (awaitsCallback) return result;
   if (site.mode === 'sync' || !settlesLater(site, result)) {
-    runHandlers(site, 'after', site.afters, thisArg, handlerArgs, result);
+    runHandlers(call, 'after', result);
     return result;
   }
   // The caller gets the original promise back, untouched; we only observe it.
   (result as PromiseLike<unknown>).then(
     (value) => {
-      runHandlers(site, 'after', site.afters, thisArg, handlerArgs, value);
+      runHandlers(call, 'after', value);
     },
     (error: unknown) => {
-      runHandlers(site, 'error', site.errors, thisArg, handlerArgs, error);
+      runHandlers(call, 'error', error);
     },
   );
   return result;
@@ -67,43 +85,38 @@ function argumentsForHandlers(site: HookSite, args: IArguments): unknown[] {
   return out;
 }
 
-function completionCallback(
-  site: HookSite,
-  thisArg: unknown,
-  handlerArgs: unknown[],
-  callback: AnyFunction,
-): AnyFunction {
+/** The callback the original receives: completes the call, then calls the caller's callback as it was called. */
+function completionCallback(call: HookedCall, callback: AnyFunction): AnyFunction {
   let completed = false;
   return function (this: unknown, ...callbackArgs: unknown[]): unknown {
     if (!completed) {
       completed = true;
       const error = callbackArgs[0];
-      if (error !== null && error !== undefined) {
-        runHandlers(site, 'error', site.errors, thisArg, handlerArgs, error);
-      } else {
-        runHandlers(site, 'after', site.afters, thisArg, handlerArgs, callbackArgs[1]);
-      }
+      if (error !== null && error !== undefined) runHandlers(call, 'error', error);
+      else runHandlers(call, 'after', callbackArgs[1]);
     }
     return apply(callback, this, callbackArgs);
   };
 }
 
-function runHandlers(
-  site: HookSite,
-  kind: 'before' | 'after' | 'error',
-  handlers: readonly Handler[],
-  thisArg: unknown,
-  args: unknown[],
-  first?: unknown,
-): void {
+/** Runs one phase's handlers in the call's frame and context, isolating each failure. */
+function runHandlers(call: HookedCall, phase: Phase, first?: unknown): void {
+  const { site, frame } = call;
+  const handlers = phase === 'before' ? site.befores : phase === 'after' ? site.afters : site.errors;
   if (handlers.length === 0) return;
-  const handlerArgs = kind === 'before' ? args : [first, ...args];
-  for (let i = 0; i < handlers.length; i++) {
-    try {
-      apply(handlers[i], thisArg, handlerArgs);
-    } catch (error) {
-      const which = handlers.length > 1 ? `[${i}]` : '';
-      reportHandlerFailure(site.groupName, `${kind}:${site.label}${which}`, error);
-    }
+  const args = phase === 'before' ? call.handlerArgs : [first, ...call.handlerArgs];
+  const runAll = (): void => {
+    for (let i = 0; i < handlers.length; i++) runOne(call, phase, handlers, i, args);
+  };
+  if (context.active() === frame.context) runInCallFrame(frame, runAll);
+  else context.with(frame.context, runInCallFrame, undefined, frame, runAll);
+}
+
+function runOne(call: HookedCall, phase: Phase, handlers: readonly Handler[], i: number, args: unknown[]): void {
+  try {
+    apply(handlers[i], call.thisArg, args);
+  } catch (error) {
+    const which = handlers.length > 1 ? `[${i}]` : '';
+    reportHandlerFailure(call.site.groupName, `${phase}:${call.site.label}${which}`, error);
   }
 }

@@ -1,0 +1,104 @@
+import { context } from '@opentelemetry/api';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { runHook } from '../core/named-hooks';
+import { contextWithNewScope, endScope, type RequestScope } from '../core/request-scope';
+import { contextWithDebugSlot, type DebugRequest } from '../timing/debug-request';
+
+const apply = Reflect.apply;
+type Emit = Server['emit'];
+
+/** Hook names of the timing module that the server integration runs. */
+const AUTH: [string, string] = ['timing:auth', 'auth'];
+
+/**
+ * Wraps a server's `emit` so that every `'request'` event runs in its own
+ * request scope and passes the `timing:auth` hook; a request that hook
+ * debugs also runs the rewrite, header_filter, body_filter and log phases.
+ * Other events pass straight through.
+ */
+export function wrapServerEmit(original: Emit): Emit {
+  return function emit(this: Server, event: string | symbol): boolean {
+    if (event !== 'request') {
+      // eslint-disable-next-line prefer-rest-params
+      return apply(original, this, arguments) as boolean;
+    }
+    // eslint-disable-next-line prefer-rest-params
+    return handleRequest(this, original, arguments);
+  } as Emit;
+}
+
+function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
+  const req = args[1] as IncomingMessage;
+  const res = args[2] as ServerResponse;
+  const { context: scoped, scope } = contextWithNewScope();
+  const { context: ctx, slot } = contextWithDebugSlot(scoped);
+  return context.with(ctx, () => {
+    runHook(AUTH[0], AUTH[1], req, res);
+    const debug = slot.debug;
+    if (debug === undefined) return apply(original, server, args) as boolean;
+    return context.with(debug.contextFor(ctx), () => {
+      traceResponse(debug, res, scope);
+      runHook('timing', 'before:rewrite');
+      runHook('timing', 'after:rewrite');
+      return apply(original, server, args) as boolean;
+    });
+  });
+}
+
+/**
+ * Runs the response phases of a debugged request: header_filter when the
+ * headers are written (its output header goes with them), body_filter
+ * around each write and end, and log once the response is closed, after
+ * which the request scope ends.
+ */
+function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestScope): void {
+  const requestContext = context.active();
+  let headerDone = false;
+  const headerFilter = (): void => {
+    if (headerDone || res.headersSent) return;
+    headerDone = true;
+    runHook('timing', 'before:header_filter');
+    runHook('timing', 'after:header_filter');
+  };
+  const writeHead = res.writeHead;
+  const write = res.write;
+  const end = res.end;
+  res.writeHead = function (this: ServerResponse) {
+    context.with(requestContext, headerFilter);
+    // eslint-disable-next-line prefer-rest-params
+    return apply(writeHead, this, arguments) as ServerResponse;
+  };
+  res.write = bodyFilter(write, requestContext, headerFilter);
+  res.end = bodyFilter(end, requestContext, headerFilter);
+  res.once('close', () => {
+    context.with(requestContext, () => {
+      runHook('timing', 'before:log');
+      runHook('timing', 'after:log');
+      debug.finish();
+    });
+    endScope(scope);
+  });
+}
+
+function bodyFilter<F extends (...args: never[]) => unknown>(
+  original: F,
+  requestContext: ReturnType<typeof context.active>,
+  headerFilter: () => void,
+): F {
+  const before = (): void => {
+    headerFilter();
+    runHook('timing', 'before:body_filter');
+  };
+  const after = (): void => {
+    runHook('timing', 'after:body_filter');
+  };
+  return function (this: ServerResponse): unknown {
+    context.with(requestContext, before);
+    try {
+      // eslint-disable-next-line prefer-rest-params
+      return apply(original, this, arguments) as unknown;
+    } finally {
+      context.with(requestContext, after);
+    }
+  } as unknown as F;
+}

@@ -1,0 +1,246 @@
+import {
+  context,
+  createContextKey,
+  diag,
+  SpanKind,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { performance } from 'node:perf_hooks';
+import { currentCallFrame } from '../core/call-frame';
+import { TimingInstance, TimingNode } from './timing-tree';
+
+const DEBUG_SLOT_KEY = createContextKey('dynamic-hooks request debug');
+const INSTANCE_KEY = createContextKey('dynamic-hooks timing context');
+
+/** Span attribute that marks every span of a debugged request (the sampler reads it). */
+export const DEBUG_ATTRIBUTE = 'request_debug';
+
+/**
+ * A mutable slot in a request's context: the server integration puts one
+ * in every request's context, and the auth hook fills it when the request
+ * asks for debugging. Everything the request does later sees it.
+ */
+export interface DebugSlot {
+  debug: DebugRequest | undefined;
+}
+
+/** `ctx` with a fresh, empty debug slot. */
+export function contextWithDebugSlot(ctx: Context): { context: Context; slot: DebugSlot } {
+  const slot: DebugSlot = { debug: undefined };
+  return { context: ctx.setValue(DEBUG_SLOT_KEY, slot), slot };
+}
+
+/** The debug slot of `ctx`, if it belongs to a request. */
+export function debugSlotOf(ctx: Context): DebugSlot | undefined {
+  return ctx.getValue(DEBUG_SLOT_KEY) as DebugSlot | undefined;
+}
+
+/** The context handlers act in: the running hooked call's, else the active one. */
+function handlerContext(): Context {
+  return currentCallFrame()?.context ?? context.active();
+}
+
+/** The debugged request the current code belongs to, if any. */
+export function activeDebugRequest(): DebugRequest | undefined {
+  const debug = debugSlotOf(handlerContext())?.debug;
+  return debug !== undefined && !debug.finished ? debug : undefined;
+}
+
+/** True if `ctx` belongs to a debugged request (the sampler asks). */
+export function isDebugContext(ctx: Context): boolean {
+  return debugSlotOf(ctx)?.debug !== undefined;
+}
+
+/** What the auth hook learned about a request it let through. */
+export interface DebugRequestOptions {
+  readonly requestId: string;
+  readonly loopback: boolean;
+  readonly log: boolean;
+  readonly tracer: Tracer;
+  /** Context whose span (or extracted remote parent) the root span continues. */
+  readonly parentContext: Context;
+  readonly rootSpanName: string;
+  readonly rootAttributes: Record<string, string | number | boolean>;
+  /** Where this request's outputs go. */
+  readonly output: OutputTarget;
+}
+
+/** Where a debugged request's timing output goes. */
+export interface OutputTarget {
+  /** The response header that carries the tree. */
+  readonly headerName: string;
+  /** Sets a response header if headers were not sent yet. */
+  readonly setHeader: (name: string, value: string) => void;
+  readonly logger: (line: string) => void;
+}
+
+/**
+ * The timing tree and spans of one debugged request.
+ *
+ * Two kinds of entries meet here: phases, entered and left in sequence
+ * by the request's own code (a stack, as in Kong), and operations, entered
+ * and left by the before and after handlers of one hooked call (kept in
+ * that call's OpenTelemetry context, so concurrent operations nest under
+ * the right parent). The current timing context is whichever open one of
+ * the two was entered last.
+ */
+export class DebugRequest {
+  readonly root = new TimingNode('', undefined);
+  readonly requestId: string;
+  readonly traceId: string;
+  readonly loopback: boolean;
+  /** Whether the output also goes to the log (`<prefix>-Log: true`, or a truncated header). */
+  log: boolean;
+  finished = false;
+  readonly output: OutputTarget;
+  private readonly rootInstance: TimingInstance;
+  private readonly tracer: Tracer;
+  private readonly stack: TimingInstance[] = [];
+  private readonly open = new Set<TimingInstance>();
+  private seq = 0;
+
+  constructor(options: DebugRequestOptions) {
+    this.requestId = options.requestId;
+    this.loopback = options.loopback;
+    this.log = options.log;
+    this.tracer = options.tracer;
+    this.output = options.output;
+    const start = performance.now();
+    const hasLocalParent = trace.getSpan(options.parentContext)?.spanContext().isRemote === false;
+    const span = this.tracer.startSpan(
+      options.rootSpanName,
+      {
+        startTime: start,
+        kind: hasLocalParent ? SpanKind.INTERNAL : SpanKind.SERVER,
+        attributes: { ...options.rootAttributes, [DEBUG_ATTRIBUTE]: true, 'request_debug.request_id': this.requestId },
+      },
+      options.parentContext,
+    );
+    this.traceId = span.spanContext().traceId;
+    this.rootInstance = new TimingInstance(this.root, undefined, start, 0, span, this);
+    this.root.props.set('request_id', this.requestId);
+    this.root.props.set('trace_id', this.traceId);
+  }
+
+  /** The context in which the rest of the request runs: the root span active. */
+  contextFor(ctx: Context): Context {
+    return trace.setSpan(ctx, this.rootInstance.span as Span);
+  }
+
+  /** Enters timing context `name` under the current one. */
+  enter(name: string): void {
+    const frame = currentCallFrame();
+    const parent = this.current();
+    const now = performance.now();
+    const parentContext = trace.setSpan(frame?.context ?? context.active(), parent.span as Span);
+    const span = this.tracer.startSpan(
+      name,
+      { startTime: now, attributes: { [DEBUG_ATTRIBUTE]: true } },
+      parentContext,
+    );
+    const instance = new TimingInstance(parent.node.child(name), parent, now, ++this.seq, span, this);
+    this.open.add(instance);
+    if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, instance);
+    else this.stack.push(instance);
+  }
+
+  /** Leaves the current timing context (in a hooked call: the one that call entered last). */
+  leave(): void {
+    const frame = currentCallFrame();
+    if (frame !== undefined) {
+      const entered = this.own(frame.context.getValue(INSTANCE_KEY));
+      if (entered !== undefined && entered !== this.rootInstance) {
+        this.close(entered, performance.now(), false);
+        frame.context = frame.context.setValue(INSTANCE_KEY, entered.parent);
+        return;
+      }
+    }
+    while (this.stack.length > 0) {
+      const top = this.stack.pop() as TimingInstance;
+      if (top.open) {
+        this.close(top, performance.now(), false);
+        return;
+      }
+      if (top.dangling) return; // closed early by an output; this leave is its own
+    }
+    diag.debug(`dynamic-hooks timing: leaveContext() without a matching enterContext() in request ${this.requestId}`);
+  }
+
+  setProp(key: string, value: unknown): void {
+    const instance = this.current();
+    instance.node.props.set(key, value);
+    setSpanAttribute(instance.span, key, value);
+  }
+
+  setRootProp(key: string, value: unknown): void {
+    this.root.props.set(key, value);
+    setSpanAttribute(this.rootInstance.span, key, value);
+  }
+
+  getProp(key: string): unknown {
+    return this.current().node.props.get(key);
+  }
+
+  /**
+   * The tree as Kong prints it. Contexts still open are closed now and
+   * marked `dangling`, and so is the root.
+   */
+  toOutput(): Record<string, unknown> {
+    if (this.open.size > 0) {
+      const now = performance.now();
+      for (const instance of [...this.open].reverse()) this.close(instance, now, true);
+      this.root.props.set('dangling', true);
+      diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
+    }
+    return this.root.toJSON();
+  }
+
+  /** Ends the root span; later timing calls for this request do nothing. */
+  finish(): void {
+    if (this.finished) return;
+    this.toOutput();
+    this.finished = true;
+    this.rootInstance.span?.end(performance.now());
+  }
+
+  /** The innermost open timing context: the latest entered of the call's and the phase stack's. */
+  private current(): TimingInstance {
+    let local = this.own(handlerContext().getValue(INSTANCE_KEY));
+    while (local !== undefined && !local.open) local = local.parent;
+    let top: TimingInstance | undefined;
+    for (let i = this.stack.length - 1; i >= 0 && top === undefined; i--) {
+      if (this.stack[i].open) top = this.stack[i];
+    }
+    if (local === undefined) return top ?? this.rootInstance;
+    if (top === undefined) return local;
+    return top.seq > local.seq ? top : local;
+  }
+
+  private own(value: unknown): TimingInstance | undefined {
+    return value instanceof TimingInstance && value.owner === this ? value : undefined;
+  }
+
+  private close(instance: TimingInstance, now: number, dangling: boolean): void {
+    instance.open = false;
+    this.open.delete(instance);
+    instance.node.totalTime += now - instance.start;
+    if (dangling) {
+      instance.dangling = true;
+      instance.node.props.set('dangling', true);
+      instance.span?.setAttribute('request_debug.dangling', true);
+    }
+    instance.span?.end(now);
+  }
+}
+
+function setSpanAttribute(span: Span | undefined, key: string, value: unknown): void {
+  if (span === undefined) return;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    span.setAttribute(key, value);
+  } else if (value !== undefined && value !== null) {
+    span.setAttribute(key, JSON.stringify(value));
+  }
+}

@@ -1,0 +1,47 @@
+/** Header output longer than this, for a non-loopback client, is replaced by a pointer to the log (Kong's limit). */
+export const HEADER_OUTPUT_LIMIT = 2 * 1024;
+/** Log output longer than this is split into numbered parts (Kong's limit). */
+export const LOG_PART_LIMIT = 3 * 1024;
+/** Prefix of every log line the timing module writes. */
+export const LOG_PREFIX = '[request-debug]';
+
+/**
+ * JSON that is safe as an HTTP header value: every character outside
+ * printable ASCII is written as a `\uXXXX` escape, which JSON parsers read
+ * back unchanged.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** What goes into the response header, and whether the full tree must go to the log instead. */
+export function headerOutput(
+  json: string,
+  loopback: boolean,
+  requestId: string,
+): { readonly value: string; readonly truncated: boolean } {
+  if (loopback || json.length <= HEADER_OUTPUT_LIMIT) return { value: json, truncated: false };
+  const value = asciiJson({
+    truncated: true,
+    request_id: requestId,
+    message: `Output is truncated: the full output is in the log, under request_id ${requestId}.`,
+  });
+  return { value, truncated: true };
+}
+
+/**
+ * The log lines for one output: one line, or numbered parts of at most
+ * `LOG_PART_LIMIT` characters each whose `output` fields concatenate back
+ * to the JSON.
+ */
+export function logLines(json: string, requestId: string): string[] {
+  const head = `${LOG_PREFIX} request_id: ${requestId}`;
+  if (json.length <= LOG_PART_LIMIT) return [`${head} output: ${json}`];
+  const count = Math.ceil(json.length / LOG_PART_LIMIT);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const part = json.slice(i * LOG_PART_LIMIT, (i + 1) * LOG_PART_LIMIT);
+    lines.push(`${head} parts: ${i + 1}/${count} output: ${part}`);
+  }
+  return lines;
+}

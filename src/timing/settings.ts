@@ -1,0 +1,92 @@
+import { diag, type Tracer } from '@opentelemetry/api';
+import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { TrustedProxies } from './client-address';
+import { defaultLogger, type RequestDebugLogger } from './logger';
+import { generateToken } from './token';
+
+/** Configuration of `TimingInstrumentation`. */
+export interface TimingInstrumentationConfig extends InstrumentationConfig {
+  /** Request debugging on or off; default on. Env `DYNAMIC_HOOKS_REQUEST_DEBUG=off` turns it off. */
+  requestDebug?: boolean;
+  /**
+   * Token that non-loopback clients must send in `<prefix>-Token`; default a
+   * random UUID, readable as `instrumentation.token`. Env
+   * `DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN` sets it.
+   */
+  token?: string;
+  /** Prefix of the request and response headers; default `X-Request-Debug`. `X-Kong-Request-Debug` speaks Kong's. */
+  headerPrefix?: string;
+  /** CIDR ranges of proxies whose `X-Real-IP` / `X-Forwarded-For` name the client; default none. */
+  trustedProxies?: string[];
+  /** Where log output goes; default `diag.info` if a diag logger is set, else stderr. */
+  logger?: RequestDebugLogger;
+}
+
+/** The header names of one prefix, lower-cased as Node presents request headers. */
+export interface DebugHeaders {
+  readonly request: string;
+  readonly token: string;
+  readonly log: string;
+  /** The response header, as configured. */
+  readonly output: string;
+}
+
+/** Configuration resolved against the environment, as the running module uses it. */
+export interface TimingSettings {
+  readonly requestDebug: boolean;
+  readonly token: string;
+  readonly tokenGenerated: boolean;
+  readonly headers: DebugHeaders;
+  readonly trustedProxies: TrustedProxies;
+  readonly logger: RequestDebugLogger;
+  /** The instrumentation's current tracer (the SDK may set its provider after construction). */
+  readonly tracer: () => Tracer;
+}
+
+const DEFAULT_PREFIX = 'X-Request-Debug';
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** The environment overrides the code: operators switch the feature without a redeploy. */
+export function resolveSettings(
+  config: TimingInstrumentationConfig,
+  tracer: () => Tracer,
+  env: NodeJS.ProcessEnv = process.env,
+): TimingSettings {
+  const requestDebug = parseSwitch(env.DYNAMIC_HOOKS_REQUEST_DEBUG) ?? config.requestDebug ?? true;
+  if (typeof requestDebug !== 'boolean') throw new TypeError('requestDebug must be a boolean');
+  const configuredToken = nonEmpty(env.DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN) ?? config.token;
+  if (configuredToken !== undefined && (typeof configuredToken !== 'string' || configuredToken.length === 0)) {
+    throw new TypeError('token must be a non-empty string');
+  }
+  const prefix = config.headerPrefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || !HEADER_NAME.test(prefix)) {
+    throw new TypeError(`headerPrefix must be a valid header name, got ${JSON.stringify(prefix)}`);
+  }
+  const ranges = config.trustedProxies ?? [];
+  if (!Array.isArray(ranges)) throw new TypeError('trustedProxies must be an array of CIDR strings');
+  const logger = config.logger ?? defaultLogger;
+  if (typeof logger !== 'function') throw new TypeError('logger must be a function');
+  const lower = prefix.toLowerCase();
+  return {
+    requestDebug,
+    token: configuredToken ?? generateToken(),
+    tokenGenerated: configuredToken === undefined,
+    headers: { request: lower, token: `${lower}-token`, log: `${lower}-log`, output: `${prefix}-Output` },
+    trustedProxies: new TrustedProxies(ranges),
+    logger,
+    tracer,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function parseSwitch(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.trim().toLowerCase();
+  if (['off', 'false', '0', 'no'].includes(v)) return false;
+  if (['on', 'true', '1', 'yes'].includes(v)) return true;
+  diag.warn(`dynamic-hooks: DYNAMIC_HOOKS_REQUEST_DEBUG=${value} is not on/off; ignored`);
+  return undefined;
+}

@@ -1,0 +1,39 @@
+import { checkGroupName } from '../core/validate';
+import { activeDebugRequest } from './debug-request';
+import { RESERVED_PROPS } from './timing-tree';
+
+function checkPropKey(key: unknown): asserts key is string {
+  checkGroupName(key, 'key');
+  if (RESERVED_PROPS.has(key)) throw new TypeError(`key '${key}' is reserved for the timing output`);
+}
+
+/**
+ * The timing module's functions, as Kong's `kong.timing`. Each acts on the
+ * debugged request the calling code belongs to and does nothing outside
+ * one, so they are safe to call from any code path.
+ */
+export const timing = Object.freeze({
+  /** Enters timing context `name` under the current one. */
+  enterContext(name: string): void {
+    checkGroupName(name, 'name');
+    activeDebugRequest()?.enter(name);
+  },
+  /** Leaves the current timing context, adding its duration to its `total_time`. */
+  leaveContext(): void {
+    activeDebugRequest()?.leave();
+  },
+  /** Sets a property of the current timing context (and an attribute of its span). */
+  setContextProp(key: string, value: unknown): void {
+    checkPropKey(key);
+    activeDebugRequest()?.setProp(key, value);
+  },
+  /** Sets a property of the request's root context (and of its root span). */
+  setRootContextProp(key: string, value: unknown): void {
+    checkPropKey(key);
+    activeDebugRequest()?.setRootProp(key, value);
+  },
+  /** Reads a property of the current timing context. */
+  getContextKv(key: string): unknown {
+    return activeDebugRequest()?.getProp(key);
+  },
+});

@@ -1,0 +1,72 @@
+import { hook } from '../core/named-hooks';
+import { TIMING_GROUP } from './auth';
+import { activeDebugRequest, type DebugRequest } from './debug-request';
+import { asciiJson, headerOutput, logLines } from './output';
+import { timing } from './timing-api';
+
+/** The group whose only hook, `auth`, decides per request whether `timing` is enabled. */
+export const TIMING_AUTH_GROUP = 'timing:auth';
+
+/** Phases whose before/after hooks enter and leave a context of the same name. */
+const PHASES = ['rewrite', 'access', 'router', 'balancer', 'response', 'header_filter', 'body_filter', 'log'] as const;
+
+/**
+ * Registers every hook of Kong's table in the `timing` group. They run
+ * only for requests whose `timing:auth` hook enabled the group.
+ */
+export function registerTimingHooks(): void {
+  for (const phase of PHASES) {
+    hook(TIMING_GROUP, `before:${phase}`, () => {
+      timing.enterContext(phase);
+    });
+    if (phase === 'header_filter' || phase === 'log') continue;
+    hook(TIMING_GROUP, `after:${phase}`, () => {
+      timing.leaveContext();
+    });
+  }
+  hook(TIMING_GROUP, 'after:header_filter', () => {
+    timing.leaveContext();
+    const debug = activeDebugRequest();
+    if (debug !== undefined) writeHeaderOutput(debug);
+  });
+  hook(TIMING_GROUP, 'after:log', () => {
+    timing.leaveContext();
+    const debug = activeDebugRequest();
+    if (debug !== undefined) writeLogOutput(debug);
+  });
+  hook(TIMING_GROUP, 'before:plugin_iterator', () => {
+    timing.enterContext('plugins');
+  });
+  hook(TIMING_GROUP, 'after:plugin_iterator', () => {
+    timing.leaveContext();
+  });
+  // Two levels, as in Kong: the plugin's name, then its id (the name again if it has none).
+  hook(TIMING_GROUP, 'before:plugin', (name: string, id?: string) => {
+    timing.enterContext(name);
+    timing.enterContext(id ?? name);
+  });
+  hook(TIMING_GROUP, 'after:plugin', () => {
+    timing.leaveContext();
+    timing.leaveContext();
+  });
+  hook(TIMING_GROUP, 'dns:cache_lookup', (cacheHit: boolean) => {
+    timing.setContextProp('cache_hit', cacheHit);
+  });
+  hook(TIMING_GROUP, 'workspace_id:got', (id: string) => {
+    timing.setRootContextProp('workspace_id', id);
+  });
+}
+
+/** Kong's header output: the tree so far, or a pointer to the log if too large for a non-loopback client. */
+export function writeHeaderOutput(debug: DebugRequest): void {
+  const json = asciiJson(debug.toOutput());
+  const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
+  if (truncated) debug.log = true;
+  debug.output.setHeader(debug.output.headerName, value);
+}
+
+/** Kong's log output, split into parts when large; written only if the request asked for it or was truncated. */
+export function writeLogOutput(debug: DebugRequest): void {
+  if (!debug.log) return;
+  for (const line of logLines(JSON.stringify(debug.toOutput()), debug.requestId)) debug.output.logger(line);
+}

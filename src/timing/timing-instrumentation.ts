@@ -1,0 +1,109 @@
+import { diag } from '@opentelemetry/api';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import type * as http from 'node:http';
+import { alwaysEnable, disableByDefault } from '../core/groups';
+import { hook } from '../core/named-hooks';
+import { wrapServerEmit } from '../server/http-server';
+import { authorizeRequest } from './auth';
+import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
+import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
+import { VERSION } from '../version';
+
+type ServerModule = typeof http;
+
+/**
+ * Request debugging, as Kong's `kong.timing`: register it with the
+ * OpenTelemetry `NodeSDK` (or `registerInstrumentations`) and every
+ * `node:http` and `node:https` server in the process answers a request
+ * sent with `X-Request-Debug: *` with its timing tree in
+ * `X-Request-Debug-Output`, logs it on `X-Request-Debug-Log: true`, and
+ * exports the same timing contexts as spans.
+ */
+export class TimingInstrumentation extends InstrumentationBase<TimingInstrumentationConfig> {
+  // `declare`: no field initializers, because InstrumentationBase's
+  // constructor already calls enable(), before they would run.
+  declare private settings: TimingSettings | undefined;
+  declare private announcedToken: string | undefined;
+
+  constructor(config: TimingInstrumentationConfig = {}) {
+    super('dynamic-hooks-timing', VERSION, config);
+  }
+
+  /** The token non-loopback clients must send (generated at start if none was configured). */
+  get token(): string {
+    return this.currentSettings().token;
+  }
+
+  override setConfig(config: TimingInstrumentationConfig = {}): void {
+    super.setConfig(config);
+    this.settings = undefined;
+    if (this.isEnabled()) this.activate();
+  }
+
+  override enable(): void {
+    super.enable();
+    this.activate();
+    // Servers are patched on their prototype, so servers created before
+    // the instrumentation was enabled are covered too; requiring the
+    // built-in modules here lets require-in-the-middle apply the patch.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('http');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('https');
+  }
+
+  override disable(): void {
+    super.disable();
+    disableByDefault(TIMING_AUTH_GROUP);
+  }
+
+  protected init(): InstrumentationNodeModuleDefinition[] {
+    return ['http', 'https'].map(
+      (name) =>
+        new InstrumentationNodeModuleDefinition(
+          name,
+          ['*'],
+          (exports: ServerModule) => {
+            this.patchServer(exports);
+            return exports;
+          },
+          (exports: ServerModule | undefined) => {
+            if (exports !== undefined) this._unwrap(exports.Server.prototype, 'emit');
+          },
+        ),
+    );
+  }
+
+  private patchServer(exports: ServerModule): void {
+    const proto = exports.Server.prototype;
+    if (!this._isWrapped(proto, 'emit')) this._wrap(proto, 'emit', wrapServerEmit);
+  }
+
+  private _isWrapped(target: object, name: string): boolean {
+    const fn = (target as Record<string, unknown>)[name] as { __wrapped?: boolean } | undefined;
+    return fn?.__wrapped === true;
+  }
+
+  private currentSettings(): TimingSettings {
+    this.settings ??= resolveSettings(this.getConfig(), () => this.tracer);
+    return this.settings;
+  }
+
+  /** Registers the hooks with this instance's settings and switches `timing:auth` on or off. */
+  private activate(): void {
+    const settings = this.currentSettings();
+    registerTimingHooks();
+    if (!settings.requestDebug) {
+      disableByDefault(TIMING_AUTH_GROUP);
+      return;
+    }
+    hook(TIMING_AUTH_GROUP, 'auth', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      authorizeRequest(settings, req, res);
+    });
+    alwaysEnable(TIMING_AUTH_GROUP);
+    if (settings.tokenGenerated && this.announcedToken !== settings.token) {
+      this.announcedToken = settings.token;
+      diag.info(`dynamic-hooks: request debugging is on; token for non-loopback clients: ${settings.token}`);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+
+/** A fresh random debug token. */
+export function generateToken(): string {
+  return randomUUID();
+}
+
+/** Compares a presented token with the expected one in constant time (both are hashed to equal length first). */
+export function tokenMatches(presented: unknown, expected: string): boolean {
+  if (typeof presented !== 'string' || presented.length === 0) return false;
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
