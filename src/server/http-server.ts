@@ -1,5 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { runInContext } from '../core/context-manager';
 import { runHook } from '../core/named-hooks';
 import { contextWithNewScope, endScope, type RequestScope } from '../core/request-scope';
 import { contextWithDebugSlot, type DebugRequest } from '../timing/debug-request';
@@ -32,7 +33,7 @@ function handleRequest(server: Server, original: Emit, args: IArguments): boolea
   const res = args[2] as ServerResponse;
   const { context: scoped, scope } = contextWithNewScope();
   const { context: ctx, slot } = contextWithDebugSlot(scoped);
-  return context.with(ctx, () => {
+  return runInContext(ctx, () => {
     runHook(AUTH[0], AUTH[1], req, res);
     const debug = slot.debug;
     if (debug === undefined) return apply(original, server, args) as boolean;
@@ -72,6 +73,9 @@ function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestS
   res.end = bodyFilter(end, requestContext, headerFilter);
   res.once('close', () => {
     context.with(requestContext, () => {
+      // The response is over: what the application left open is dangling,
+      // and the log phase is the request's last, at the top of the tree.
+      debug.closeDangling();
       runHook('timing', 'before:log');
       runHook('timing', 'after:log');
       debug.finish();

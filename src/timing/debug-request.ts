@@ -189,13 +189,17 @@ export class DebugRequest {
    * marked `dangling`, and so is the root.
    */
   toOutput(): Record<string, unknown> {
-    if (this.open.size > 0) {
-      const now = performance.now();
-      for (const instance of [...this.open].reverse()) this.close(instance, now, true);
-      this.root.props.set('dangling', true);
-      diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
-    }
+    this.closeDangling();
     return this.root.toJSON();
+  }
+
+  /** Closes every context still open, marking them and the root `dangling`. */
+  closeDangling(): void {
+    if (this.open.size === 0) return;
+    const now = performance.now();
+    for (const instance of [...this.open].reverse()) this.close(instance, now, true);
+    this.root.props.set('dangling', true);
+    diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
   }
 
   /** Ends the root span; later timing calls for this request do nothing. */
