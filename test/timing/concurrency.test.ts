@@ -81,7 +81,7 @@ describe('request debugging under concurrency and failure', () => {
         for (const op of ['a', 'b']) {
           const node = own?.child?.[op];
           expect(Object.keys(node?.child ?? {}), `request ${id} ${op}`).to.deep.equal(['inner']);
-          expect(node?.total_time as number).to.be.at.least(node?.child?.inner.total_time as number);
+          expect(node?.total_time).to.be.at.least(node?.child?.inner.total_time as number);
           expect(node?.dangling, `request ${id} ${op}`).to.equal(undefined);
         }
         requestIds.add(tree.request_id as string);
