@@ -1,12 +1,9 @@
 import { groupState } from './group-state';
 import { HookSite, type AnyFunction, type Handler } from './hook-site';
-import { runHookedCall } from './hooked-call';
-import { isActive } from './request-scope';
+import { createWrapper } from './wrapper';
 import type { HookFunctionOptions, HookHandlers, HookMode, MaxArgs, Unhook } from './types';
 import { checkFunction, checkGroupName, checkObject, checkOneOf, describe } from './validate';
 
-const apply = Reflect.apply;
-const construct = Reflect.construct;
 const MODES: readonly HookMode[] = ['auto', 'sync', 'promise', 'callback'];
 
 type MethodOf<P, K extends keyof P> = P[K];
@@ -80,27 +77,6 @@ export function hookFunction<P extends object, K extends keyof P>(
     if (wasOwn) (parent as Record<PropertyKey, unknown>)[key] = original;
     else Reflect.deleteProperty(parent, key);
   };
-}
-
-/**
- * The wrapper. Its dormant path is a property read and a forward of the
- * arguments object, which V8 neither allocates nor materializes.
- */
-function createWrapper(site: HookSite): AnyFunction {
-  const original = site.original;
-  // The arguments object, not a rest array: forwarding it is what keeps the
-  // dormant path free of allocation.
-  /* eslint-disable prefer-rest-params */
-  return function (this: unknown): unknown {
-    const group = site.group;
-    if (group.active === 0 || !isActive(group)) {
-      return new.target === undefined
-        ? apply(original, this, arguments)
-        : construct(original as unknown as new () => object, arguments, new.target);
-    }
-    return runHookedCall(site, this, arguments, new.target);
-  };
-  /* eslint-enable prefer-rest-params */
 }
 
 function checkMaxArgs(maxArgs: unknown): number {

@@ -1,4 +1,4 @@
-import { findGroup, groupState, type NamedHookHandler } from './group-state';
+import { findGroup, groupState, type GroupState, type NamedHookHandler } from './group-state';
 import { reportHandlerFailure } from './report-failure';
 import { isActive } from './request-scope';
 import { checkFunction, checkGroupName } from './validate';
@@ -26,17 +26,20 @@ export function hook(group: string, name: string, handler: (...args: never[]) =>
  * group is enabled for the current context, and returns what it returned.
  * Never throws: a failing handler is reported through `diag.warn`.
  */
-export function runHook(group: string, name: string, ...args: unknown[]): unknown;
-export function runHook(group: string, name: string): unknown {
+export function runHook(group: string, name: string, ...args: unknown[]): unknown {
   const state = findGroup(group);
   if (state === undefined || state.active === 0 || !isActive(state)) return undefined;
-  const handler = state.namedHooks.get(name) as ((...args: unknown[]) => unknown) | undefined;
+  // A spread, not the array itself: the rest array then costs nothing while dormant.
+  return runNamedHook(state, name, ...args);
+}
+
+function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unknown {
+  const handler = state.namedHooks.get(name) as ((...a: unknown[]) => unknown) | undefined;
   if (handler === undefined) return undefined;
   try {
-    // eslint-disable-next-line prefer-rest-params
-    return Reflect.apply(handler, undefined, Array.prototype.slice.call(arguments, 2));
+    return handler(...args);
   } catch (error) {
-    reportHandlerFailure(group, name, error);
+    reportHandlerFailure(state.name, name, error);
     return undefined;
   }
 }

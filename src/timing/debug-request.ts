@@ -8,8 +8,8 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import { performance } from 'node:perf_hooks';
 import { currentCallFrame } from '../core/call-frame';
+import { now, toHrTime } from './clock';
 import { TimingInstance, TimingNode } from './timing-tree';
 
 const DEBUG_SLOT_KEY = createContextKey('dynamic-hooks request debug');
@@ -108,12 +108,12 @@ export class DebugRequest {
     this.log = options.log;
     this.tracer = options.tracer;
     this.output = options.output;
-    const start = performance.now();
+    const start = now();
     const hasLocalParent = trace.getSpan(options.parentContext)?.spanContext().isRemote === false;
     const span = this.tracer.startSpan(
       options.rootSpanName,
       {
-        startTime: start,
+        startTime: toHrTime(start),
         kind: hasLocalParent ? SpanKind.INTERNAL : SpanKind.SERVER,
         attributes: { ...options.rootAttributes, [DEBUG_ATTRIBUTE]: true, 'request_debug.request_id': this.requestId },
       },
@@ -134,14 +134,14 @@ export class DebugRequest {
   enter(name: string): void {
     const frame = currentCallFrame();
     const parent = this.current();
-    const now = performance.now();
+    const start = now();
     const parentContext = trace.setSpan(frame?.context ?? context.active(), parent.span as Span);
     const span = this.tracer.startSpan(
       name,
-      { startTime: now, attributes: { [DEBUG_ATTRIBUTE]: true } },
+      { startTime: toHrTime(start), attributes: { [DEBUG_ATTRIBUTE]: true } },
       parentContext,
     );
-    const instance = new TimingInstance(parent.node.child(name), parent, now, ++this.seq, span, this);
+    const instance = new TimingInstance(parent.node.child(name), parent, start, ++this.seq, span, this);
     this.open.add(instance);
     if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, instance);
     else this.stack.push(instance);
@@ -153,7 +153,7 @@ export class DebugRequest {
     if (frame !== undefined) {
       const entered = this.own(frame.context.getValue(INSTANCE_KEY));
       if (entered !== undefined && entered !== this.rootInstance) {
-        this.close(entered, performance.now(), false);
+        this.close(entered, now(), false);
         frame.context = frame.context.setValue(INSTANCE_KEY, entered.parent);
         return;
       }
@@ -161,7 +161,7 @@ export class DebugRequest {
     while (this.stack.length > 0) {
       const top = this.stack.pop() as TimingInstance;
       if (top.open) {
-        this.close(top, performance.now(), false);
+        this.close(top, now(), false);
         return;
       }
       if (top.dangling) return; // closed early by an output; this leave is its own
@@ -196,8 +196,8 @@ export class DebugRequest {
   /** Closes every context still open, marking them and the root `dangling`. */
   closeDangling(): void {
     if (this.open.size === 0) return;
-    const now = performance.now();
-    for (const instance of [...this.open].reverse()) this.close(instance, now, true);
+    const at = now();
+    for (const instance of [...this.open].reverse()) this.close(instance, at, true);
     this.root.props.set('dangling', true);
     diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
   }
@@ -207,7 +207,7 @@ export class DebugRequest {
     if (this.finished) return;
     this.toOutput();
     this.finished = true;
-    this.rootInstance.span?.end(performance.now());
+    this.rootInstance.span?.end(toHrTime(now()));
   }
 
   /** The innermost open timing context: the latest entered of the call's and the phase stack's. */
@@ -227,16 +227,16 @@ export class DebugRequest {
     return value instanceof TimingInstance && value.owner === this ? value : undefined;
   }
 
-  private close(instance: TimingInstance, now: number, dangling: boolean): void {
+  private close(instance: TimingInstance, at: number, dangling: boolean): void {
     instance.open = false;
     this.open.delete(instance);
-    instance.node.totalTime += now - instance.start;
+    instance.node.totalTime += at - instance.start;
     if (dangling) {
       instance.dangling = true;
       instance.node.props.set('dangling', true);
       instance.span?.setAttribute('request_debug.dangling', true);
     }
-    instance.span?.end(now);
+    instance.span?.end(toHrTime(at));
   }
 }
 
