@@ -34,9 +34,11 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     return this.currentSettings().token;
   }
 
+  /** Replaces the configuration; invalid configuration throws and changes nothing. */
   override setConfig(config: TimingInstrumentationConfig = {}): void {
+    const settings = resolveSettings(config, () => this.tracer);
     super.setConfig(config);
-    this.settings = undefined;
+    this.settings = settings;
     if (this.isEnabled()) this.activate();
   }
 
