@@ -3,9 +3,13 @@
  * process (`node --expose-gc --require tsx bench/index.ts`).
  */
 import { coreSuite } from './core';
+import { serverSuite } from './server';
 import type { Suite } from './harness';
 
-const suites: readonly Suite[] = [coreSuite];
+const all: readonly Suite[] = [coreSuite, serverSuite];
+/** `npm run bench -- server` runs only the named suites. */
+const wanted = process.argv.slice(2);
+const suites = wanted.length === 0 ? all : all.filter((suite) => wanted.includes(suite.name));
 
 async function main(): Promise<void> {
   for (const suite of suites) await suite.run();

@@ -1,13 +1,18 @@
-import { context, createContextKey } from '@opentelemetry/api';
+import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { runInContext } from './context-manager';
 import type { GroupState } from './group-state';
 
 /** The per-request state: groups enabled by `enableOnThisRequest`. */
 export interface RequestScope {
-  readonly enabled: Set<GroupState>;
-  /** Groups this scope retained, released when the scope ends or is collected. */
-  readonly held: GroupState[];
+  /**
+   * Groups enabled on this request (a handful at most), retained until the
+   * scope ends or is collected; created on first use, as most requests
+   * enable nothing.
+   */
+  held: GroupState[] | undefined;
   ended: boolean;
+  /** What other modules keep per request (the timing module's debug state), by their own keys. */
+  data: Map<symbol, unknown> | undefined;
 }
 
 /**
@@ -42,12 +47,17 @@ export function isActive(group: GroupState): boolean {
   if (frame === undefined) return false;
   if (frame.overlay?.has(group) === true) return true;
   const request = frame.request;
-  return request !== undefined && !request.ended && request.enabled.has(group);
+  return request?.held !== undefined && !request.ended && request.held.includes(group);
 }
 
 /** The request scope of the active context, if any. */
 export function activeRequestScope(): RequestScope | undefined {
   return activeFrame()?.request;
+}
+
+/** The request scope `ctx` belongs to, if any. */
+export function requestScopeOf(ctx: Context): RequestScope | undefined {
+  return (ctx.getValue(FRAME_KEY) as ScopeFrame | undefined)?.request;
 }
 
 /** Runs `fn` in a fresh request scope; returns what `fn` returns. */
@@ -59,17 +69,20 @@ export function runInRequestScope<T>(fn: () => T): T {
  * Opens a request scope whose end the caller controls (the server
  * integration ends it when the response closes).
  */
-export function contextWithNewScope(): { context: ReturnType<typeof context.active>; scope: RequestScope } {
-  const scope: RequestScope = { enabled: new Set(), held: [], ended: false };
+export function contextWithNewScope(): { context: Context; scope: RequestScope } {
+  const scope: RequestScope = { held: undefined, ended: false, data: undefined };
   const frame: ScopeFrame = { request: scope, overlay: undefined };
   return { context: context.active().setValue(FRAME_KEY, frame), scope };
 }
 
 /** Enables `group` in `scope` until the scope ends. */
 export function enableInScope(scope: RequestScope, group: GroupState): void {
-  if (scope.enabled.has(group)) return;
-  if (scope.held.length === 0) collector.register(scope, scope.held, scope);
-  scope.enabled.add(group);
+  if (scope.held === undefined) {
+    scope.held = [];
+    collector.register(scope, scope.held, scope);
+  } else if (scope.held.includes(group)) {
+    return;
+  }
   scope.held.push(group);
   group.retain();
 }
@@ -78,6 +91,7 @@ export function enableInScope(scope: RequestScope, group: GroupState): void {
 export function endScope(scope: RequestScope): void {
   if (scope.ended) return;
   scope.ended = true;
+  if (scope.held === undefined) return;
   collector.unregister(scope);
   for (const group of scope.held) group.release();
   scope.held.length = 0;

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { runInContext } from '../core/context-manager';
 import { runHook } from '../core/named-hooks';
 import { contextWithNewScope, endScope, type RequestScope } from '../core/request-scope';
-import { contextWithDebugSlot, type DebugRequest } from '../timing/debug-request';
+import { debugRequestOfScope, type DebugRequest } from '../timing/debug-request';
 
 const apply = Reflect.apply;
 type Emit = Server['emit'];
@@ -31,11 +31,10 @@ export function wrapServerEmit(original: Emit): Emit {
 function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
   const res = args[2] as ServerResponse;
-  const { context: scoped, scope } = contextWithNewScope();
-  const { context: ctx, slot } = contextWithDebugSlot(scoped);
+  const { context: ctx, scope } = contextWithNewScope();
   return runInContext(ctx, () => {
     runHook(AUTH[0], AUTH[1], req, res);
-    const debug = slot.debug;
+    const debug = debugRequestOfScope(scope);
     if (debug === undefined) return apply(original, server, args) as boolean;
     return context.with(debug.contextFor(ctx), () => {
       traceResponse(debug, res, scope);

@@ -2,8 +2,9 @@ import { context, propagation, trace, type Context } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest } from '../core/groups';
+import { activeRequestScope } from '../core/request-scope';
 import { isLoopback } from './client-address';
-import { DebugRequest, debugSlotOf } from './debug-request';
+import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
 import type { TimingSettings } from './settings';
 import { tokenMatches } from './token';
 
@@ -19,16 +20,18 @@ export const TIMING_GROUP = 'timing';
  */
 export function authorizeRequest(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
   const names = settings.headers;
+  // rawHeaders first: most requests carry no debug header, and reading
+  // req.headers would build the parsed headers object for nothing.
+  if (!hasHeaderWithPrefix(req.rawHeaders, names.request)) return;
   const headers = req.headers;
   const value = headers[names.request];
   const token = headers[names.token];
   const log = headers[names.log];
-  if (value === undefined && token === undefined && log === undefined) return;
   removeRequestHeaders(req, [names.request, names.token, names.log]);
   if (value !== '*') return;
 
-  const slot = debugSlotOf(context.active());
-  if (slot === undefined || slot.debug !== undefined) return;
+  const scope = activeRequestScope();
+  if (scope === undefined || debugRequestOfScope(scope) !== undefined) return;
   const client = settings.trustedProxies.clientAddress(
     req.socket.remoteAddress,
     headers['x-real-ip'],
@@ -37,7 +40,7 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
   const loopback = isLoopback(client);
   if (!loopback && !tokenMatches(token, settings.token)) return;
 
-  slot.debug = new DebugRequest({
+  const debug = new DebugRequest({
     requestId: randomUUID(),
     loopback,
     log: log === 'true',
@@ -57,7 +60,25 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
       logger: settings.logger,
     },
   });
+  attachDebugRequest(scope, debug);
   enableOnThisRequest(TIMING_GROUP);
+}
+
+/** True if a raw header name starts with `lowerPrefix`, compared without case and without allocating. */
+function hasHeaderWithPrefix(rawHeaders: readonly string[], lowerPrefix: string): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length < lowerPrefix.length) continue;
+    let j = 0;
+    while (j < lowerPrefix.length) {
+      const expected = lowerPrefix.charCodeAt(j);
+      const actual = name.charCodeAt(j);
+      if (actual !== expected && !(expected >= 0x61 && expected <= 0x7a && actual === expected - 0x20)) break;
+      j++;
+    }
+    if (j === lowerPrefix.length) return true;
+  }
+  return false;
 }
 
 /** The active span if there is one (an HTTP server instrumentation's), else the incoming `traceparent`. */

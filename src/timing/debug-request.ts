@@ -9,33 +9,26 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { currentCallFrame } from '../core/call-frame';
+import { requestScopeOf, type RequestScope } from '../core/request-scope';
 import { now, toHrTime } from './clock';
 import { TimingInstance, TimingNode } from './timing-tree';
 
-const DEBUG_SLOT_KEY = createContextKey('dynamic-hooks request debug');
 const INSTANCE_KEY = createContextKey('dynamic-hooks timing context');
+/** Where a request scope keeps its debug state. */
+const DEBUG_DATA = Symbol('dynamic-hooks request debug');
 
 /** Span attribute that marks every span of a debugged request (the sampler reads it). */
 export const DEBUG_ATTRIBUTE = 'request_debug';
 
-/**
- * A mutable slot in a request's context: the server integration puts one
- * in every request's context, and the auth hook fills it when the request
- * asks for debugging. Everything the request does later sees it.
- */
-export interface DebugSlot {
-  debug: DebugRequest | undefined;
+/** The debug state of a request scope, if the request is debugged. */
+export function debugRequestOfScope(scope: RequestScope | undefined): DebugRequest | undefined {
+  return scope?.data?.get(DEBUG_DATA) as DebugRequest | undefined;
 }
 
-/** `ctx` with a fresh, empty debug slot. */
-export function contextWithDebugSlot(ctx: Context): { context: Context; slot: DebugSlot } {
-  const slot: DebugSlot = { debug: undefined };
-  return { context: ctx.setValue(DEBUG_SLOT_KEY, slot), slot };
-}
-
-/** The debug slot of `ctx`, if it belongs to a request. */
-export function debugSlotOf(ctx: Context): DebugSlot | undefined {
-  return ctx.getValue(DEBUG_SLOT_KEY) as DebugSlot | undefined;
+/** Marks the request of `scope` as debugged. */
+export function attachDebugRequest(scope: RequestScope, debug: DebugRequest): void {
+  scope.data ??= new Map();
+  scope.data.set(DEBUG_DATA, debug);
 }
 
 /** The context handlers act in: the running hooked call's, else the active one. */
@@ -45,13 +38,13 @@ function handlerContext(): Context {
 
 /** The debugged request the current code belongs to, if any. */
 export function activeDebugRequest(): DebugRequest | undefined {
-  const debug = debugSlotOf(handlerContext())?.debug;
+  const debug = debugRequestOfScope(requestScopeOf(handlerContext()));
   return debug !== undefined && !debug.finished ? debug : undefined;
 }
 
 /** True if `ctx` belongs to a debugged request (the sampler asks). */
 export function isDebugContext(ctx: Context): boolean {
-  return debugSlotOf(ctx)?.debug !== undefined;
+  return debugRequestOfScope(requestScopeOf(ctx)) !== undefined;
 }
 
 /** What the auth hook learned about a request it let through. */

@@ -11,8 +11,13 @@ export const LOG_PREFIX = '[request-debug]';
  * back unchanged.
  */
 export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const json = JSON.stringify(value);
+  if (!NOT_PRINTABLE_ASCII.test(json)) return json;
+  return json.replace(NOT_PRINTABLE_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+const NOT_PRINTABLE_ASCII_ALL = /[^\x20-\x7e]/g;
 
 /** What goes into the response header, and whether the full tree must go to the log instead. */
 export function headerOutput(

@@ -1,0 +1,125 @@
+/**
+ * Load tests of servers running in their own process, driven over loopback
+ * by autocannon in this one: each setup is started fresh, warmed up, and
+ * measured in several alternating rounds, so that drift on the machine
+ * affects every setup alike; the median of the rounds is reported.
+ */
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+/** One server setup to measure. */
+export interface ServerSetup {
+  readonly label: string;
+  /** Node arguments that start the server; it prints `ready <url>` when listening. */
+  readonly args: readonly string[];
+  /** Headers every request carries. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Path requested (default `/`). */
+  readonly path?: string;
+}
+
+export interface LoadOptions {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly connections: number;
+}
+
+/** What one setup achieved: medians over the rounds, and each round's req/s. */
+export interface LoadResult {
+  readonly label: string;
+  /** Requests per second (median). */
+  rps: number;
+  /** The server process's CPU time per request in microseconds (median): less noisy than req/s. */
+  cpuMicrosPerRequest: number;
+  readonly rounds: number[];
+  readonly cpuRounds: number[];
+}
+
+/** Measures each setup in alternating rounds, in the order given. */
+export async function measureServers(setups: readonly ServerSetup[], options: LoadOptions): Promise<LoadResult[]> {
+  const results: LoadResult[] = setups.map((setup) => ({
+    label: setup.label,
+    rps: 0,
+    cpuMicrosPerRequest: 0,
+    rounds: [],
+    cpuRounds: [],
+  }));
+  for (let round = 0; round < options.rounds; round++) {
+    for (const [i, setup] of setups.entries()) {
+      const server = await startServer(setup.args);
+      try {
+        const url = `${server.url}${setup.path ?? '/'}`;
+        await runLoad(url, setup.headers, options.warmupSeconds, options.connections);
+        const before = await server.stats();
+        results[i].rounds.push(await runLoad(url, setup.headers, options.seconds, options.connections));
+        const after = await server.stats();
+        results[i].cpuRounds.push((after.cpuMicros - before.cpuMicros) / (after.requests - before.requests));
+      } finally {
+        server.child.kill();
+        await once(server.child, 'exit');
+      }
+    }
+  }
+  for (const result of results) {
+    result.rps = median(result.rounds);
+    result.cpuMicrosPerRequest = median(result.cpuRounds);
+  }
+  return results;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function runLoad(
+  url: string,
+  headers: Readonly<Record<string, string>> | undefined,
+  seconds: number,
+  connections: number,
+): Promise<number> {
+  const result = await autocannon({ url, connections, duration: seconds, headers: { ...headers } });
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${url}: ${result.non2xx} non-2xx responses and ${result.errors} errors under load`);
+  }
+  return result.requests.total / seconds;
+}
+
+interface RunningServer {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Asks the server for its CPU time so far and the requests it served. */
+  stats(): Promise<{ cpuMicros: number; requests: number }>;
+}
+
+async function startServer(args: readonly string[]): Promise<RunningServer> {
+  const child = spawn(process.execPath, [...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  const waiters: ((line: string) => void)[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      let newline: number;
+      while ((newline = output.indexOf('\n')) >= 0) {
+        const line = output.slice(0, newline);
+        output = output.slice(newline + 1);
+        if (line.startsWith('ready ')) resolve(line.slice('ready '.length));
+        else if (line.startsWith('stats ')) waiters.shift()?.(line);
+      }
+    });
+    child.on('exit', (code) => {
+      reject(new Error(`server ${args.join(' ')} exited with ${code}`));
+    });
+  });
+  const stats = async (): Promise<{ cpuMicros: number; requests: number }> => {
+    const line = await new Promise<string>((resolve) => {
+      waiters.push(resolve);
+      child.stdin?.write('stats\n');
+    });
+    const [, cpu, requests] = line.split(' ');
+    return { cpuMicros: Number(cpu), requests: Number(requests) };
+  };
+  return { child, url, stats };
+}

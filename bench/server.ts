@@ -1,0 +1,69 @@
+/**
+ * The server benchmark: requests per second of a hello-world node:http
+ * server (a) uninstrumented, (b) with TimingInstrumentation registered and
+ * no debug header, (c) with every request debugged, (d) with
+ * OpenTelemetry's own HttpInstrumentation, an always-on sampler and a batch
+ * processor to a no-op exporter. Ratios are to (a), measured in the same run.
+ */
+import { join } from 'node:path';
+import type { Suite } from './harness';
+import { printTable } from './harness';
+import { measureServers, type ServerSetup } from './load';
+
+const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
+
+const SETUPS: readonly ServerSetup[] = [
+  { label: '(a) uninstrumented', args: [SERVER, 'plain'] },
+  { label: "(a') no instrumentation, one OTel context.with per request", args: [SERVER, 'propagation'] },
+  { label: '(b) TimingInstrumentation, no debug header', args: [SERVER, 'timing'] },
+  {
+    label: '(c) TimingInstrumentation, every request debugged',
+    args: [SERVER, 'timing'],
+    headers: { 'X-Request-Debug': '*' },
+  },
+  { label: '(d) OTel HttpInstrumentation, always on', args: [SERVER, 'otel-http'] },
+];
+
+async function runServerSuite(): Promise<void> {
+  const options = {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    seconds: Number(process.env.BENCH_SECONDS ?? 4),
+    warmupSeconds: 1,
+    connections: 32,
+  };
+  console.log('\n== server: hello-world node:http, req/s over loopback ==');
+  console.log(
+    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
+      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
+      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
+  );
+  const results = await measureServers(SETUPS, options);
+  const baseline = results[0].rps;
+  printTable(
+    [
+      { title: 'setup', align: 'left' },
+      { title: 'req/s', align: 'right' },
+      { title: 'x (a)', align: 'right' },
+      { title: "x (a')", align: 'right' },
+      { title: 'server CPU us/req', align: 'right' },
+      { title: 'rounds (req/s)', align: 'left' },
+    ],
+    results.map((r) => [
+      r.label,
+      r.rps.toFixed(0),
+      `${(r.rps / baseline).toFixed(3)}x`,
+      `${(r.rps / results[1].rps).toFixed(3)}x`,
+      r.cpuMicrosPerRequest.toFixed(2),
+      r.rounds.map((v) => v.toFixed(0)).join(' '),
+    ]),
+  );
+  const [a, aPrime, b] = results;
+  const ratio = b.rps / a.rps;
+  console.log(
+    `(b) vs (a): req/s ratio ${ratio.toFixed(3)}, server CPU per request +${(b.cpuMicrosPerRequest - a.cpuMicrosPerRequest).toFixed(2)} us; ` +
+      `(b) vs (a'): req/s ratio ${(b.rps / aPrime.rps).toFixed(3)}, CPU +${(b.cpuMicrosPerRequest - aPrime.cpuMicrosPerRequest).toFixed(2)} us`,
+  );
+  console.log(`goal (b)/(a) >= 0.99: ${ratio >= 0.99 ? 'yes' : 'no'}`);
+}
+
+export const serverSuite: Suite = { name: 'server', run: runServerSuite };

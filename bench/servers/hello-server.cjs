@@ -1,0 +1,69 @@
+// A hello-world node:http server for the server benchmark, in one of these
+// setups (argv[2]): plain; propagation (no instrumentation, but one
+// OpenTelemetry context.with per request, the floor any context propagation
+// pays); timing (TimingInstrumentation registered; the client decides
+// whether requests are debugged); otel-http (OpenTelemetry's own
+// HttpInstrumentation, always-on sampler, batch processor to a no-op
+// exporter). Plain CommonJS on the compiled package: nothing is transformed
+// at run time. Prints "ready <url>" when listening; answers "stats" on stdin
+// with "stats <cpu microseconds> <requests served>".
+'use strict';
+
+const mode = process.argv[2];
+// Exit cleanly on SIGINT, so that node --cpu-prof can write its profile.
+process.on('SIGINT', () => process.exit(0));
+const noopExporter = {
+  export(_spans, done) {
+    done({ code: 0 });
+  },
+  shutdown() {
+    return Promise.resolve();
+  },
+};
+
+function startSdk(instrumentations, sampler) {
+  const { NodeSDK } = require('@opentelemetry/sdk-node');
+  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+  const sdk = new NodeSDK({ spanProcessors: [new BatchSpanProcessor(noopExporter)], sampler, instrumentations });
+  sdk.start();
+}
+
+if (mode === 'timing') {
+  const { AlwaysOffSampler } = require('@opentelemetry/sdk-trace-base');
+  const { TimingInstrumentation, RequestDebugSampler } = require('../../dist/src');
+  startSdk([new TimingInstrumentation()], new RequestDebugSampler(new AlwaysOffSampler()));
+} else if (mode === 'otel-http') {
+  const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
+  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+  startSdk([new HttpInstrumentation()], new AlwaysOnSampler());
+} else if (mode === 'propagation') {
+  startSdk([], undefined);
+} else if (mode !== 'plain') {
+  throw new Error(`unknown mode ${mode}`);
+}
+
+const http = require('node:http');
+let served = 0;
+const server = http.createServer((_req, res) => {
+  served++;
+  res.end('hello world');
+});
+if (mode === 'propagation') {
+  const { context, createContextKey } = require('@opentelemetry/api');
+  const key = createContextKey('bench request');
+  const emit = server.emit;
+  server.emit = function (event) {
+    if (event !== 'request') return emit.apply(this, arguments);
+    return context.with(context.active().setValue(key, true), () => emit.apply(this, arguments));
+  };
+}
+require('node:readline')
+  .createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    if (line !== 'stats') return;
+    const cpu = process.cpuUsage();
+    process.stdout.write(`stats ${cpu.user + cpu.system} ${served}\n`);
+  });
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`ready http://127.0.0.1:${server.address().port}\n`);
+});
