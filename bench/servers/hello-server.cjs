@@ -2,7 +2,8 @@
 // setups (argv[2]): plain; propagation (no instrumentation, but one
 // OpenTelemetry context.with per request, the floor any context propagation
 // pays); timing (TimingInstrumentation registered; the client decides
-// whether requests are debugged); otel-http (OpenTelemetry's own
+// whether requests are debugged); timing-debug-scopes (the same with
+// scopeEveryRequest: false); otel-http (OpenTelemetry's own
 // HttpInstrumentation, always-on sampler, batch processor to a no-op
 // exporter). Plain CommonJS on the compiled package: nothing is transformed
 // at run time. Prints "ready <url>" when listening; answers "stats" on stdin
@@ -28,10 +29,11 @@ function startSdk(instrumentations, sampler) {
   sdk.start();
 }
 
-if (mode === 'timing') {
+if (mode === 'timing' || mode === 'timing-debug-scopes') {
   const { AlwaysOffSampler } = require('@opentelemetry/sdk-trace-base');
   const { TimingInstrumentation, RequestDebugSampler } = require('../../dist/src');
-  startSdk([new TimingInstrumentation()], new RequestDebugSampler(new AlwaysOffSampler()));
+  const timing = new TimingInstrumentation({ scopeEveryRequest: mode === 'timing' });
+  startSdk([timing], new RequestDebugSampler(new AlwaysOffSampler()));
 } else if (mode === 'otel-http') {
   const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');

@@ -12,6 +12,18 @@ type Emit = Server['emit'];
 const AUTH: [string, string] = ['timing:auth', 'auth'];
 
 /**
+ * Which requests get a request scope: every one (the default), or, when
+ * set, only those this predicate accepts (the others run as if the
+ * server were not instrumented).
+ */
+let scopeFilter: ((req: IncomingMessage) => boolean) | undefined;
+
+/** Sets which requests get a request scope (`undefined`: every request). */
+export function setRequestScopeFilter(filter: ((req: IncomingMessage) => boolean) | undefined): void {
+  scopeFilter = filter;
+}
+
+/**
  * Wraps a server's `emit` so that every `'request'` event runs in its own
  * request scope and passes the `timing:auth` hook; a request that hook
  * debugs also runs the rewrite, header_filter, body_filter and log phases.
@@ -31,6 +43,7 @@ export function wrapServerEmit(original: Emit): Emit {
 function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
   const res = args[2] as ServerResponse;
+  if (scopeFilter !== undefined && !scopeFilter(req)) return apply(original, server, args) as boolean;
   const { context: ctx, scope } = contextWithNewScope();
   return runInContext(ctx, () => {
     runHook(AUTH[0], AUTH[1], req, res);

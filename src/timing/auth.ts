@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest } from '../core/groups';
 import { activeRequestScope } from '../core/request-scope';
+import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
 import type { TimingSettings } from './settings';
@@ -62,23 +63,6 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
   });
   attachDebugRequest(scope, debug);
   enableOnThisRequest(TIMING_GROUP);
-}
-
-/** True if a raw header name starts with `lowerPrefix`, compared without case and without allocating. */
-function hasHeaderWithPrefix(rawHeaders: readonly string[], lowerPrefix: string): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i];
-    if (name.length < lowerPrefix.length) continue;
-    let j = 0;
-    while (j < lowerPrefix.length) {
-      const expected = lowerPrefix.charCodeAt(j);
-      const actual = name.charCodeAt(j);
-      if (actual !== expected && !(expected >= 0x61 && expected <= 0x7a && actual === expected - 0x20)) break;
-      j++;
-    }
-    if (j === lowerPrefix.length) return true;
-  }
-  return false;
 }
 
 /** The active span if there is one (an HTTP server instrumentation's), else the incoming `traceparent`. */

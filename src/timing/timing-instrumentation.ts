@@ -3,7 +3,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
-import { wrapServerEmit } from '../server/http-server';
+import { setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
+import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
@@ -95,6 +96,10 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   private activate(): void {
     const settings = this.currentSettings();
     registerTimingHooks();
+    const prefix = settings.headers.request;
+    setRequestScopeFilter(
+      settings.scopeEveryRequest ? undefined : (req) => hasHeaderWithPrefix(req.rawHeaders, prefix),
+    );
     if (!settings.requestDebug) {
       disableByDefault(TIMING_AUTH_GROUP);
       return;

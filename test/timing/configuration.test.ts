@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isGroupEnabled, listGroups, timing } from '../../src';
+import { enableOnThisRequest, isGroupEnabled, listGroups, timing } from '../../src';
 import { DiagCapture } from '../helpers/diag-capture';
 import { close, listen, send } from '../helpers/http';
 import { testCertificate } from '../helpers/tls-cert';
@@ -22,9 +22,16 @@ describe('TimingInstrumentation configuration', () => {
   let base: string;
   const seen: http.IncomingHttpHeaders[] = [];
 
+  const scopeErrors: unknown[] = [];
   before(async () => {
     server = http.createServer((req, res) => {
       seen.push(req.headers);
+      try {
+        enableOnThisRequest('app_group');
+        scopeErrors.push(isGroupEnabled('app_group') ? null : 'not enabled');
+      } catch (error) {
+        scopeErrors.push(error);
+      }
       timing.enterContext('handler');
       timing.leaveContext();
       res.end('ok');
@@ -35,6 +42,7 @@ describe('TimingInstrumentation configuration', () => {
   beforeEach(() => {
     harness.reset();
     seen.length = 0;
+    scopeErrors.length = 0;
   });
   afterEach(() => {
     delete process.env.DYNAMIC_HOOKS_REQUEST_DEBUG;
@@ -117,6 +125,22 @@ describe('TimingInstrumentation configuration', () => {
     expect(() => harness.configure({ requestDebug: 'yes' as never })).to.throw(TypeError, /requestDebug/);
     const reply = await send(`${base}/`, { 'X-Still-Valid': '*' });
     expect(outputHeader(reply.headers, 'x-still-valid-output')).to.be.an('object');
+  });
+
+  it('opens a request scope for every request by default, so the application can enable groups per request', async () => {
+    harness.configure({});
+    await send(`${base}/`);
+    expect(scopeErrors).to.deep.equal([null]);
+  });
+
+  it('with scopeEveryRequest: false, opens request scopes only for requests with a debug header', async () => {
+    harness.configure({ scopeEveryRequest: false });
+    await send(`${base}/`);
+    const debugged = await send(`${base}/`, { 'X-Request-Debug': '*' });
+    expect(outputHeader(debugged.headers)).to.be.an('object');
+    expect(scopeErrors).to.have.length(2);
+    expect(String(scopeErrors[0])).to.match(/outside a request scope/);
+    expect(scopeErrors[1]).to.equal(null);
   });
 
   it('covers node:https servers too', async () => {
