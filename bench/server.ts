@@ -17,6 +17,7 @@ const SETUPS: readonly ServerSetup[] = [
   { label: '(a) uninstrumented', args: [SERVER, 'plain'] },
   { label: "(a') no instrumentation, one OTel context.with per request", args: [SERVER, 'propagation'] },
   { label: '(b) TimingInstrumentation, no debug header', args: [SERVER, 'timing'] },
+  { label: "(b') the same, scopeEveryRequest: false", args: [SERVER, 'timing-debug-scopes'] },
   {
     label: '(c) TimingInstrumentation, every request debugged',
     args: [SERVER, 'timing'],

@@ -18,6 +18,8 @@ export class GroupState {
   scopeRefs = 0;
   readonly namedHooks = new Map<string, NamedHookHandler>();
   readonly sites = new Set<HookSite>();
+  /** Told when the group goes from dormant to enabled somewhere, and back. */
+  readonly activityListeners = new Set<(active: boolean) => void>();
 
   constructor(readonly name: string) {}
 
@@ -37,7 +39,12 @@ export class GroupState {
   }
 
   private refresh(): void {
+    const wasActive = this.active !== 0;
     this.active = (this.always ? 1 : 0) + this.scopeRefs;
+    const isActive = this.active !== 0;
+    if (wasActive !== isActive) {
+      for (const listener of this.activityListeners) listener(isActive);
+    }
   }
 }
 
@@ -64,4 +71,18 @@ export function findGroup(name: string): GroupState | undefined {
 /** Every known group, in the order they were first mentioned. */
 export function allGroups(): IterableIterator<GroupState> {
   return groups.values();
+}
+
+/**
+ * Calls `listener(true)` when `name` becomes enabled anywhere (process-wide
+ * or by any live request scope) and `listener(false)` when it is dormant
+ * again; at once with the current state. Returns a function that stops it.
+ */
+export function watchGroupActivity(name: string, listener: (active: boolean) => void): () => void {
+  const state = groupState(name);
+  state.activityListeners.add(listener);
+  listener(state.active !== 0);
+  return () => {
+    state.activityListeners.delete(listener);
+  };
 }

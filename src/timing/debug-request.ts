@@ -4,6 +4,7 @@ import {
   diag,
   SpanKind,
   trace,
+  type Attributes,
   type Context,
   type Span,
   type Tracer,
@@ -11,6 +12,8 @@ import {
 import { currentCallFrame } from '../core/call-frame';
 import { requestScopeOf, type RequestScope } from '../core/request-scope';
 import { now, toHrTime } from './clock';
+import { setSpanAttribute } from './span-attributes';
+import { TimingOperation } from './timing-operation';
 import { TimingInstance, TimingNode } from './timing-tree';
 
 const INSTANCE_KEY = createContextKey('dynamic-hooks timing context');
@@ -126,18 +129,54 @@ export class DebugRequest {
   /** Enters timing context `name` under the current one. */
   enter(name: string): void {
     const frame = currentCallFrame();
-    const parent = this.current();
+    const instance = this.openInstance(this.current(), name, undefined);
+    if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, instance);
+    else this.stack.push(instance);
+  }
+
+  /**
+   * Starts an operation: the nested contexts `names` under the current
+   * context, where the innermost current contexts that already carry the
+   * leading names are reused (so a TLS connection's TCP connect lands next
+   * to its handshake, not inside it). In a hooked call's before-handler,
+   * what the call does next nests under the operation. `attributes` go to
+   * the innermost span only (they are not timing-tree props).
+   */
+  startOperation(names: readonly string[], attributes: Attributes | undefined): TimingOperation {
+    const frame = currentCallFrame();
+    let parent = this.current();
+    const reused = reusableDepth(parent, names);
+    const opened: TimingInstance[] = [];
+    for (let i = reused; i < names.length; i++) {
+      parent = this.openInstance(parent, names[i], i === names.length - 1 ? attributes : undefined);
+      opened.push(parent);
+    }
+    const operation = new TimingOperation(this, opened);
+    parent.operation = operation;
+    if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, parent);
+    return operation;
+  }
+
+  /** The operation the running hooked call started (read in its after and error handlers). */
+  callOperation(): TimingOperation | undefined {
+    const frame = currentCallFrame();
+    return frame === undefined
+      ? undefined
+      : (this.own(frame.context.getValue(INSTANCE_KEY))?.operation as TimingOperation | undefined);
+  }
+
+  /** Opens one timing context under `parent`, with its span. */
+  openInstance(parent: TimingInstance, name: string, attributes: Attributes | undefined): TimingInstance {
     const start = now();
-    const parentContext = trace.setSpan(frame?.context ?? context.active(), parent.span as Span);
+    const parentContext = trace.setSpan(currentCallFrame()?.context ?? context.active(), parent.span as Span);
     const span = this.tracer.startSpan(
       name,
-      { startTime: toHrTime(start), attributes: { [DEBUG_ATTRIBUTE]: true } },
+      { startTime: toHrTime(start), attributes: { ...attributes, [DEBUG_ATTRIBUTE]: true } },
       parentContext,
     );
     const instance = new TimingInstance(parent.node.child(name), parent, start, ++this.seq, span, this);
     this.open.add(instance);
-    if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, instance);
-    else this.stack.push(instance);
+    return instance;
   }
 
   /** Leaves the current timing context (in a hooked call: the one that call entered last). */
@@ -220,7 +259,9 @@ export class DebugRequest {
     return value instanceof TimingInstance && value.owner === this ? value : undefined;
   }
 
-  private close(instance: TimingInstance, at: number, dangling: boolean): void {
+  /** Closes one open timing context, adding its duration to its node. */
+  close(instance: TimingInstance, at: number, dangling: boolean): void {
+    if (!instance.open) return;
     instance.open = false;
     this.open.delete(instance);
     instance.node.totalTime += at - instance.start;
@@ -233,11 +274,16 @@ export class DebugRequest {
   }
 }
 
-function setSpanAttribute(span: Span | undefined, key: string, value: unknown): void {
-  if (span === undefined) return;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-    span.setAttribute(key, value);
-  } else if (value !== undefined && value !== null) {
-    span.setAttribute(key, JSON.stringify(value));
+/** How many of `names`' leading entries the current chain (ending at `current`) already has open. */
+function reusableDepth(current: TimingInstance, names: readonly string[]): number {
+  for (let k = Math.min(names.length - 1, current.depth); k > 0; k--) {
+    let instance: TimingInstance | undefined = current;
+    let j = k - 1;
+    while (j >= 0 && instance !== undefined && instance.open && instance.node.name === names[j]) {
+      instance = instance.parent;
+      j--;
+    }
+    if (j < 0) return k;
   }
+  return 0;
 }

@@ -58,6 +58,10 @@ export class TimingInstance {
   open = true;
   /** Closed by an output while still open. */
   dangling = false;
+  /** Set on the innermost context of an instrumentation's operation: its handle. */
+  operation: object | undefined;
+  /** How many ancestors it has (the root has none). */
+  readonly depth: number;
 
   constructor(
     readonly node: TimingNode,
@@ -68,5 +72,7 @@ export class TimingInstance {
     readonly span: Span | undefined,
     /** The debugged request it belongs to (contexts can travel between requests through pools). */
     readonly owner: object,
-  ) {}
+  ) {
+    this.depth = parent === undefined ? 0 : parent.depth + 1;
+  }
 }

@@ -1,0 +1,20 @@
+import type { Attributes } from '@opentelemetry/api';
+import { activeDebugRequest } from './debug-request';
+import type { TimingOperation } from './timing-operation';
+
+export type { TimingOperation } from './timing-operation';
+
+/**
+ * Starts the timing contexts `names` (outermost first) for the debugged
+ * request the current code belongs to; `undefined` outside one. Called
+ * from a hooked call's before-handler, what the call does next nests
+ * under the operation. `attributes` go to the innermost span.
+ */
+export function startOperation(names: readonly string[], attributes?: Attributes): TimingOperation | undefined {
+  return activeDebugRequest()?.startOperation(names, attributes);
+}
+
+/** In a hooked call's after or error handler: the operation its before-handler started. */
+export function callOperation(): TimingOperation | undefined {
+  return activeDebugRequest()?.callOperation();
+}

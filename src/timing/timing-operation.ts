@@ -1,0 +1,72 @@
+import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { now } from './clock';
+import type { DebugRequest } from './debug-request';
+import { setSpanAttribute } from './span-attributes';
+import type { TimingInstance } from './timing-tree';
+
+/**
+ * A handle on contexts an instrumentation opened for one operation (a DNS
+ * query, an HTTP request, a connection): it sets their props and ends them
+ * when the operation completes, whichever async event that is.
+ */
+export class TimingOperation {
+  private ended = false;
+
+  constructor(
+    private readonly debug: DebugRequest,
+    private readonly instances: readonly TimingInstance[],
+  ) {}
+
+  private get innermost(): TimingInstance | undefined {
+    return this.instances[this.instances.length - 1];
+  }
+
+  /** A timing-tree prop (and span attribute) on the operation's innermost context. */
+  setProp(key: string, value: unknown): void {
+    const innermost = this.innermost;
+    if (innermost === undefined) return;
+    innermost.node.props.set(key, value);
+    setSpanAttribute(innermost.span, key, value);
+  }
+
+  /** Span attributes on the innermost context (not in the timing tree). */
+  setAttributes(attributes: Attributes): void {
+    this.innermost?.span?.setAttributes(attributes);
+  }
+
+  /** Starts a follow-up context under this operation's innermost one (a TLS handshake after the TCP connect). */
+  child(name: string, attributes?: Attributes): TimingOperation | undefined {
+    const innermost = this.innermost;
+    if (innermost === undefined || this.ended || this.debug.finished) return undefined;
+    return new TimingOperation(this.debug, [this.debug.openInstance(innermost, name, attributes)]);
+  }
+
+  /** Marks the innermost span failed without ending it (an HTTP error status): `error.type` is `type`. */
+  markFailed(message: string, type: string): void {
+    const span = this.innermost?.span;
+    if (this.ended || span === undefined) return;
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
+    span.setAttribute('error.type', type);
+  }
+
+  /** Ends the operation's contexts, innermost first; with an error, marks their spans failed. */
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    const at = now();
+    for (let i = this.instances.length - 1; i >= 0; i--) {
+      const instance = this.instances[i];
+      if (error !== undefined && instance.open) markFailed(instance.span, error);
+      this.debug.close(instance, at, false);
+    }
+  }
+}
+
+function markFailed(span: Span | undefined, error: unknown): void {
+  if (span === undefined) return;
+  const message = error instanceof Error ? error.message : String(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  const code = (error as { code?: unknown } | null)?.code;
+  span.setAttribute('error.type', typeof code === 'string' ? code : error instanceof Error ? error.name : 'error');
+  if (error instanceof Error) span.recordException(error);
+}
