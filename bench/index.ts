@@ -3,10 +3,11 @@
  * process (`node --expose-gc --require tsx bench/index.ts`).
  */
 import { coreSuite } from './core';
+import { instrumentationSuite } from './instrumentations';
 import { serverSuite } from './server';
 import type { Suite } from './harness';
 
-const all: readonly Suite[] = [coreSuite, serverSuite];
+const all: readonly Suite[] = [coreSuite, serverSuite, instrumentationSuite];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : all.filter((suite) => wanted.includes(suite.name));

@@ -10,7 +10,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 /** [CommonJS entry, ESM file] pairs, relative to the package root. */
-const entries = [['dist/src/index.js', 'dist/esm/index.mjs']];
+const entries = [
+  ['dist/src/index.js', 'dist/esm/index.mjs'],
+  ['dist/instrumentations/index.js', 'dist/esm/instrumentations.mjs'],
+];
 
 for (const [cjsPath, esmPath] of entries) {
   const names = Object.keys(require(join(root, cjsPath))).filter((name) => name !== '__esModule');

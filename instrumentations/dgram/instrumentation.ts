@@ -42,7 +42,10 @@ const SETPEERNAME = {
       if (!Number.isInteger(number)) return;
       const host = typeof address === 'string' ? address : localhostOf(this);
       const destination = { host, port: number, path: undefined };
-      startOperation(['connections', socketName('udp', destination), 'setpeername'], socketAttributes('udp', destination));
+      startOperation(
+        ['connections', socketName('udp', destination), 'setpeername'],
+        socketAttributes('udp', destination),
+      );
     },
   ],
   afters: [

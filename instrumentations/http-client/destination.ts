@@ -15,7 +15,10 @@ export interface HttpDestination {
  * Node does, enough to name the destination; `undefined` if the arguments
  * are not understood (the call itself will then report the problem).
  */
-export function httpDestination(args: readonly unknown[], defaultProtocol: 'http:' | 'https:'): HttpDestination | undefined {
+export function httpDestination(
+  args: readonly unknown[],
+  defaultProtocol: 'http:' | 'https:',
+): HttpDestination | undefined {
   let url: URL | undefined;
   let options: RequestOptions = {};
   const [first, second] = args;
@@ -28,16 +31,17 @@ export function httpDestination(args: readonly unknown[], defaultProtocol: 'http
   } else if (first instanceof URL) {
     url = first;
   } else if (typeof first === 'object' && first !== null) {
-    options = first as RequestOptions;
+    options = first;
   }
-  if (url !== undefined && typeof second === 'object' && second !== null) options = second as RequestOptions;
+  if (url !== undefined && typeof second === 'object' && second !== null) options = second;
 
   const protocol = options.protocol ?? url?.protocol ?? defaultProtocol;
   if (protocol !== 'http:' && protocol !== 'https:') return undefined;
   const rawHost = options.hostname ?? options.host ?? url?.hostname ?? 'localhost';
   const host = rawHost.startsWith('[') && rawHost.endsWith(']') ? rawHost.slice(1, -1) : rawHost;
   const explicitPort = options.port ?? (url?.port !== undefined && url.port !== '' ? url.port : undefined);
-  const port = explicitPort !== undefined && explicitPort !== null ? Number(explicitPort) : protocol === 'https:' ? 443 : 80;
+  const port =
+    explicitPort !== undefined && explicitPort !== null ? Number(explicitPort) : protocol === 'https:' ? 443 : 80;
   return {
     protocol,
     host,

@@ -43,7 +43,10 @@ export function socketName(scheme: 'tcp' | 'udp', destination: SocketDestination
 }
 
 /** OpenTelemetry's attributes for a connection's span. */
-export function socketAttributes(transport: 'tcp' | 'udp', destination: SocketDestination): Record<string, string | number> {
+export function socketAttributes(
+  transport: 'tcp' | 'udp',
+  destination: SocketDestination,
+): Record<string, string | number> {
   if (destination.path !== undefined) return { 'network.transport': 'unix', 'server.address': destination.path };
   return { 'network.transport': transport, 'server.address': destination.host, 'server.port': destination.port };
 }

@@ -11,7 +11,7 @@ interface NodeRedisModule {
 }
 
 /**
- * Times every command a node-redis client (`redis` / `@redis/client` 5)
+ * Times every command a node-redis client (`redis` / `@redis/client` 5 and 6)
  * sends (`RedisClient#sendCommand`, which every command method ends in) as
  * `redis` > the command name, until its reply.
  */
@@ -24,7 +24,7 @@ export class NodeRedisInstrumentation extends TimingHookInstrumentation {
     return [
       new InstrumentationNodeModuleDefinition(
         '@redis/client',
-        ['>=5 <6'],
+        ['>=5 <7'],
         (exports: NodeRedisModule) => {
           const proto = exports.RedisClient?.prototype;
           if (proto !== undefined) {

@@ -99,7 +99,7 @@ export class UndiciInstrumentation extends InstrumentationBase {
       });
       if (operation === undefined) return;
       this.operations ??= new WeakMap();
-      this.operations.set(request as object, operation);
+      this.operations.set(request, operation);
     } catch (error) {
       reportHandlerFailure(TIMING_GROUP, 'undici:request:create', error);
     }
