@@ -56,14 +56,14 @@ describe('DgramInstrumentation', () => {
   it('ends a failed connect as failed and hands the error to the callback', async () => {
     const { tree, spans, result } = await runInRequest(async () => {
       const socket = dgram.createSocket('udp4');
-      const error = await new Promise<Error | undefined>((resolve) => {
+      const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
         // Node passes the lookup error to the callback, which its types do not declare.
-        socket.connect(port, 'no-such-host.invalid', ((error?: Error) => resolve(error)) as () => void);
+        socket.connect(port, 'no-such-host.invalid', ((error?: NodeJS.ErrnoException) => resolve(error)) as () => void);
       });
       socket.close();
       return error;
     });
-    expect((result)?.code).to.match(/ENOTFOUND|EAI_AGAIN/);
+    expect(result?.code).to.match(/ENOTFOUND|EAI_AGAIN/);
     expect(nodeAt(tree, 'connections', `udp://no-such-host.invalid:${port}`, 'setpeername').dangling).to.equal(
       undefined,
     );
