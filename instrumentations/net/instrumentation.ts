@@ -68,15 +68,25 @@ const SOCKET_CONNECT = {
     (socket: unknown): void => {
       const operation = callOperation();
       if (operation === undefined) return;
-      observeEmits(socket as net.Socket, 'connect', (event, args) => {
-        if (event === 'connect') operation.end();
-        else if (event === 'error') operation.end(args[0]);
+      const connecting = socket as net.Socket;
+      observeEmits(connecting, 'connect', (event, args) => {
+        if (event === 'connect') {
+          operation.setAttributes(peerAttributes(connecting));
+          operation.end();
+        } else if (event === 'error') operation.end(args[0]);
         else if (event === 'close') operation.end(new Error('socket closed before it connected'));
       });
     },
   ],
   errors: [endWithError],
 };
+
+/** The peer a connected socket reached (`network.peer.*`); nothing for a unix socket. */
+function peerAttributes(socket: net.Socket): Record<string, string | number> {
+  const { remoteAddress, remotePort } = socket;
+  if (remoteAddress === undefined || remotePort === undefined) return {};
+  return { 'network.peer.address': remoteAddress, 'network.peer.port': remotePort };
+}
 
 interface TlsOptions {
   host?: string;

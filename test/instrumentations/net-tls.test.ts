@@ -65,6 +65,8 @@ describe('NetInstrumentation (net and tls)', () => {
       'network.transport': 'tcp',
       'server.address': '127.0.0.1',
       'server.port': tcpPort,
+      'network.peer.address': '127.0.0.1',
+      'network.peer.port': tcpPort,
     });
   });
 
