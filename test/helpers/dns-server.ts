@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -13,18 +14,36 @@ export interface DnsServer {
 /** Names the server answers: `api.test` -> 10.1.2.3; `missing.test` -> NXDOMAIN. */
 export const DNS_RECORDS = { name: 'api.test', address: '10.1.2.3', missing: 'missing.test' } as const;
 
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  const { port } = socket.address();
-  socket.close();
-  return port;
+/** A loopback port free for both UDP and TCP (dnsmasq listens on both). */
+async function freeDnsPort(): Promise<number> {
+  for (;;) {
+    const tcp = net.createServer().listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    const { port } = tcp.address() as net.AddressInfo;
+    const udp = dgram.createSocket('udp4');
+    const free = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    udp.close();
+    tcp.close();
+    if (free) return port;
+  }
 }
 
 /** Starts dnsmasq answering DNS_RECORDS; fails with a clear message if dnsmasq is not installed. */
 export async function startDnsServer(): Promise<DnsServer> {
-  const port = await freeUdpPort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsmasq(await freeDnsPort());
+    } catch (error) {
+      // Another process may take the port between the probe and dnsmasq's bind.
+      if (attempt >= 3 || !String(error).includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function startDnsmasq(port: number): Promise<DnsServer> {
   const child: ChildProcess = spawn(
     'dnsmasq',
     [

@@ -14,7 +14,8 @@ describe('DnsInstrumentation', () => {
     libraryInstrumentations();
     server = await startDnsServer();
   });
-  after(() => server.stop());
+  // `server` is unset if before() failed.
+  after(() => (server as DnsServer | undefined)?.stop());
   beforeEach(() => {
     harness.configure({});
     harness.reset();
