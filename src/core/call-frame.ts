@@ -10,6 +10,8 @@ import type { Context } from '@opentelemetry/api';
  */
 export interface CallFrame {
   context: Context;
+  /** What the handlers of this one call pass each other (the timing module keeps the call's operation here). */
+  state: unknown;
 }
 
 let current: CallFrame | undefined;

@@ -138,7 +138,8 @@ export class DebugRequest {
    * Starts an operation: the nested contexts `names` under the current
    * context, where the innermost current contexts that already carry the
    * leading names are reused (so a TLS connection's TCP connect lands next
-   * to its handshake, not inside it). In a hooked call's before-handler,
+   * to its handshake, not inside it, and an operation inside the same
+   * operation adds nothing). In a hooked call's before-handler,
    * what the call does next nests under the operation. `attributes` go to
    * the innermost span only (they are not timing-tree props).
    */
@@ -152,17 +153,17 @@ export class DebugRequest {
       opened.push(parent);
     }
     const operation = new TimingOperation(this, opened);
-    parent.operation = operation;
-    if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, parent);
+    if (frame !== undefined) {
+      frame.state = operation;
+      if (opened.length > 0) frame.context = frame.context.setValue(INSTANCE_KEY, parent);
+    }
     return operation;
   }
 
   /** The operation the running hooked call started (read in its after and error handlers). */
   callOperation(): TimingOperation | undefined {
     const frame = currentCallFrame();
-    return frame === undefined
-      ? undefined
-      : (this.own(frame.context.getValue(INSTANCE_KEY))?.operation as TimingOperation | undefined);
+    return frame?.state instanceof TimingOperation ? frame.state : undefined;
   }
 
   /** Opens one timing context under `parent`, with its span. */
@@ -276,7 +277,9 @@ export class DebugRequest {
 
 /** How many of `names`' leading entries the current chain (ending at `current`) already has open. */
 function reusableDepth(current: TimingInstance, names: readonly string[]): number {
-  for (let k = Math.min(names.length - 1, current.depth); k > 0; k--) {
+  // All of them: the same operation inside itself (a cache's timed lookup
+  // calling the timed dns.lookup) is one context, not two nested ones.
+  for (let k = Math.min(names.length, current.depth); k > 0; k--) {
     let instance: TimingInstance | undefined = current;
     let j = k - 1;
     while (j >= 0 && instance !== undefined && instance.open && instance.node.name === names[j]) {

@@ -58,8 +58,6 @@ export class TimingInstance {
   open = true;
   /** Closed by an output while still open. */
   dangling = false;
-  /** Set on the innermost context of an instrumentation's operation: its handle. */
-  operation: object | undefined;
   /** How many ancestors it has (the root has none). */
   readonly depth: number;
 
