@@ -1,5 +1,6 @@
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { isBuiltin, syncBuiltinESMExports } from 'node:module';
+import { syncBuiltinESMExports } from 'node:module';
+import { patchLoadedBuiltins } from '../../src/timing/patch-builtins';
 import { hookFunction } from '../../src/core/hook-function';
 import type { HookFunctionOptions, HookHandlers, MaxArgs, Unhook } from '../../src/core/types';
 import { VERSION } from '../../src/version';
@@ -25,21 +26,15 @@ export abstract class TimingHookInstrumentation<
 
   /**
    * Enables the instrumentation. Built-in modules are singletons that the
-   * application may have loaded already: requiring them here lets
-   * require-in-the-middle patch them now, and the ESM bindings of built-ins
+   * application has usually loaded already, so they are patched here and
+   * now (require-in-the-middle reports a module to the first instrumentation
+   * that asks for it only), and the ESM bindings of built-ins
    * (`import { lookup } from 'node:dns'`) are then synced with the patched
    * exports.
    */
   override enable(): void {
     super.enable();
-    let patchedBuiltin = false;
-    for (const definition of this.getModuleDefinitions()) {
-      if (!isBuiltin(definition.name)) continue;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(definition.name);
-      patchedBuiltin = true;
-    }
-    if (patchedBuiltin) syncBuiltinESMExports();
+    if (patchLoadedBuiltins(this.getModuleDefinitions())) syncBuiltinESMExports();
   }
 
   override disable(): void {

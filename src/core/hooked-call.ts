@@ -24,7 +24,12 @@ interface HookedCall {
  */
 export function runHookedCall(site: HookSite, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
   const outer = context.active();
-  const call: HookedCall = { site, frame: { context: outer, state: undefined }, thisArg, handlerArgs: argumentsForHandlers(site, args) };
+  const call: HookedCall = {
+    site,
+    frame: { context: outer, state: undefined },
+    thisArg,
+    handlerArgs: argumentsForHandlers(site, args),
+  };
   runHandlers(call, 'before');
   if (call.frame.context === outer) return callOriginal(call, args, newTarget);
   return context.with(call.frame.context, callOriginal, undefined, call, args, newTarget);

@@ -2,6 +2,7 @@ import {
   context,
   createContextKey,
   diag,
+  isSpanContextValid,
   SpanKind,
   trace,
   type Attributes,
@@ -118,7 +119,8 @@ export class DebugRequest {
     this.traceId = span.spanContext().traceId;
     this.rootInstance = new TimingInstance(this.root, undefined, start, 0, span, this);
     this.root.props.set('request_id', this.requestId);
-    this.root.props.set('trace_id', this.traceId);
+    // No trace id without a tracer provider (the spans are then no-ops).
+    if (isSpanContextValid(span.spanContext())) this.root.props.set('trace_id', this.traceId);
   }
 
   /** The context in which the rest of the request runs: the root span active. */
@@ -166,9 +168,28 @@ export class DebugRequest {
     return frame?.state instanceof TimingOperation ? frame.state : undefined;
   }
 
+  /**
+   * Adds contexts measured elsewhere, `path` from the root down, each from
+   * `start` to `end` (monotonic milliseconds, `performance.now()`): Kong's
+   * `upstream` timings, which a proxy knows only after the fact.
+   */
+  record(path: readonly string[], start: number, end: number): void {
+    let parent = this.rootInstance;
+    const opened: TimingInstance[] = [];
+    for (const name of path) {
+      parent = this.openInstance(parent, name, undefined, start);
+      opened.push(parent);
+    }
+    for (let i = opened.length - 1; i >= 0; i--) this.close(opened[i], end, false);
+  }
+
   /** Opens one timing context under `parent`, with its span. */
-  openInstance(parent: TimingInstance, name: string, attributes: Attributes | undefined): TimingInstance {
-    const start = now();
+  openInstance(
+    parent: TimingInstance,
+    name: string,
+    attributes: Attributes | undefined,
+    start = now(),
+  ): TimingInstance {
     const parentContext = trace.setSpan(currentCallFrame()?.context ?? context.active(), parent.span as Span);
     const span = this.tracer.startSpan(
       name,

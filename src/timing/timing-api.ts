@@ -36,4 +36,20 @@ export const timing = Object.freeze({
   getContextKv(key: string): unknown {
     return activeDebugRequest()?.getProp(key);
   },
+  /**
+   * Adds a context chain measured elsewhere, `path` from the root down,
+   * each lasting from `start` to `end` (milliseconds of `performance.now()`),
+   * with its spans: how a proxy reports Kong's `upstream` >
+   * `time_to_first_byte` and `streaming` once it knows them.
+   */
+  recordContext(path: readonly string[], start: number, end: number): void {
+    if (!Array.isArray(path) || path.length === 0) throw new TypeError('path must be a non-empty array of names');
+    path.forEach((name: unknown, i) => {
+      checkGroupName(name, `path[${i}]`);
+    });
+    if (typeof start !== 'number' || typeof end !== 'number' || !(end >= start)) {
+      throw new RangeError('start and end must be performance.now() readings with end >= start');
+    }
+    activeDebugRequest()?.record(path, start, end);
+  },
 });

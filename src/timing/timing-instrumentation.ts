@@ -5,6 +5,7 @@ import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
 import { setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
+import { patchLoadedBuiltins } from './patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
@@ -47,12 +48,8 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     super.enable();
     this.activate();
     // Servers are patched on their prototype, so servers created before
-    // the instrumentation was enabled are covered too; requiring the
-    // built-in modules here lets require-in-the-middle apply the patch.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('http');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('https');
+    // the instrumentation was enabled are covered too.
+    patchLoadedBuiltins(this.getModuleDefinitions());
   }
 
   override disable(): void {
