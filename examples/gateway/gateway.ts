@@ -116,10 +116,18 @@ export function createGateway(input: GatewayConfig, options: GatewayOptions = {}
       upstream.pipe(res);
       return;
     }
+    // The buffered body passes the body filter inside the response phase, as Kong's subrequest does.
+    runHook('timing', 'before:body_filter');
+    let upstreamBody: Buffer;
+    try {
+      upstreamBody = await readBody(upstream);
+    } finally {
+      runHook('timing', 'after:body_filter');
+    }
     const response: BufferedResponse = {
       statusCode: upstream.statusCode ?? 502,
       headers: forwardableHeaders(upstream.headers),
-      body: await readBody(upstream),
+      body: upstreamBody,
     };
     await runPlugins(entry.plugins, async (plugin) => {
       await plugin.response?.(pluginContext, response);

@@ -4,6 +4,7 @@ import { runInContext } from '../core/context-manager';
 import { runHook } from '../core/named-hooks';
 import { contextWithNewScope, endScope, type RequestScope } from '../core/request-scope';
 import { debugRequestOfScope, type DebugRequest } from '../timing/debug-request';
+import { writeHeaderOutput, writeLogOutput } from '../timing/timing-hooks';
 
 const apply = Reflect.apply;
 type Emit = Server['emit'];
@@ -72,6 +73,7 @@ function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestS
     headerDone = true;
     runHook('timing', 'before:header_filter');
     runHook('timing', 'after:header_filter');
+    writeHeaderOutput(debug);
   };
   const writeHead = res.writeHead;
   const write = res.write;
@@ -90,6 +92,7 @@ function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestS
       debug.closeDangling();
       runHook('timing', 'before:log');
       runHook('timing', 'after:log');
+      writeLogOutput(debug);
       debug.finish();
     });
     endScope(scope);

@@ -174,6 +174,9 @@ export class DebugRequest {
    * `upstream` timings, which a proxy knows only after the fact.
    */
   record(path: readonly string[], start: number, end: number): void {
+    // On the output's 0.01 ms grid, so that recorded parts add up exactly.
+    start = Math.round(start * 100) / 100;
+    end = Math.round(end * 100) / 100;
     let parent = this.rootInstance;
     const opened: TimingInstance[] = [];
     for (const name of path) {

@@ -1,6 +1,6 @@
 import { hook } from '../core/named-hooks';
 import { TIMING_GROUP } from './auth';
-import { activeDebugRequest, type DebugRequest } from './debug-request';
+import type { DebugRequest } from './debug-request';
 import { asciiJson, headerOutput, logLines } from './output';
 import { timing } from './timing-api';
 
@@ -19,21 +19,10 @@ export function registerTimingHooks(): void {
     hook(TIMING_GROUP, `before:${phase}`, () => {
       timing.enterContext(phase);
     });
-    if (phase === 'header_filter' || phase === 'log') continue;
     hook(TIMING_GROUP, `after:${phase}`, () => {
       timing.leaveContext();
     });
   }
-  hook(TIMING_GROUP, 'after:header_filter', () => {
-    timing.leaveContext();
-    const debug = activeDebugRequest();
-    if (debug !== undefined) writeHeaderOutput(debug);
-  });
-  hook(TIMING_GROUP, 'after:log', () => {
-    timing.leaveContext();
-    const debug = activeDebugRequest();
-    if (debug !== undefined) writeLogOutput(debug);
-  });
   hook(TIMING_GROUP, 'before:plugin_iterator', () => {
     timing.enterContext('plugins');
   });
@@ -57,7 +46,12 @@ export function registerTimingHooks(): void {
   });
 }
 
-/** Kong's header output: the tree so far, or a pointer to the log if too large for a non-loopback client. */
+/**
+ * Kong's header output: the tree so far, or a pointer to the log if too
+ * large for a non-loopback client. The server integration writes it when
+ * the response headers are written (after the header_filter phase), so a
+ * header_filter nested in another phase (a buffered response's) writes none.
+ */
 export function writeHeaderOutput(debug: DebugRequest): void {
   const json = asciiJson(debug.toOutput());
   const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
@@ -65,7 +59,10 @@ export function writeHeaderOutput(debug: DebugRequest): void {
   debug.output.setHeader(debug.output.headerName, value);
 }
 
-/** Kong's log output, split into parts when large; written only if the request asked for it or was truncated. */
+/**
+ * Kong's log output, split into parts when large; written after the log
+ * phase, only if the request asked for it or its header output was truncated.
+ */
 export function writeLogOutput(debug: DebugRequest): void {
   if (!debug.log) return;
   for (const line of logLines(JSON.stringify(debug.toOutput()), debug.requestId)) debug.output.logger(line);
