@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { Suite } from './harness';
 import { printTable } from './harness';
-import { measureServers, type ServerSetup } from './load';
+import { measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
 
@@ -26,27 +26,26 @@ const SETUPS: readonly ServerSetup[] = [
   { label: '(d) OTel HttpInstrumentation, always on', args: [SERVER, 'otel-http'] },
 ];
 
-async function runServerSuite(): Promise<void> {
-  const options = {
+/** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS. */
+function loadOptions(): LoadOptions {
+  return {
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     seconds: Number(process.env.BENCH_SECONDS ?? 4),
     warmupSeconds: 1,
     connections: 32,
   };
-  console.log('\n== server: hello-world node:http, req/s over loopback ==');
-  console.log(
-    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
-      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
-      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
-  );
-  const results = await measureServers(SETUPS, options);
+}
+
+/** The results table: req/s and ratios to the first setup (and to `alsoRelativeTo`, if given), CPU per request. */
+function printResults(results: readonly LoadResult[], alsoRelativeTo?: { label: string; index: number }): void {
   const baseline = results[0].rps;
+  const second = alsoRelativeTo === undefined ? undefined : results[alsoRelativeTo.index].rps;
   printTable(
     [
       { title: 'setup', align: 'left' },
       { title: 'req/s', align: 'right' },
       { title: 'x (a)', align: 'right' },
-      { title: "x (a')", align: 'right' },
+      ...(alsoRelativeTo === undefined ? [] : [{ title: `x ${alsoRelativeTo.label}`, align: 'right' as const }]),
       { title: 'server CPU us/req', align: 'right' },
       { title: 'rounds (req/s)', align: 'left' },
     ],
@@ -54,11 +53,23 @@ async function runServerSuite(): Promise<void> {
       r.label,
       r.rps.toFixed(0),
       `${(r.rps / baseline).toFixed(3)}x`,
-      `${(r.rps / results[1].rps).toFixed(3)}x`,
+      ...(second === undefined ? [] : [`${(r.rps / second).toFixed(3)}x`]),
       r.cpuMicrosPerRequest.toFixed(2),
       r.rounds.map((v) => v.toFixed(0)).join(' '),
     ]),
   );
+}
+
+async function runServerSuite(): Promise<void> {
+  const options = loadOptions();
+  console.log('\n== server: hello-world node:http, req/s over loopback ==');
+  console.log(
+    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
+      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
+      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
+  );
+  const results = await measureServers(SETUPS, options);
+  printResults(results, { label: "(a')", index: 1 });
   const [a, aPrime, b, bLazy] = results;
   const ratio = b.rps / a.rps;
   console.log(
@@ -74,4 +85,38 @@ async function runServerSuite(): Promise<void> {
   );
 }
 
+const GATEWAY = join(__dirname, 'servers', 'gateway-server.ts');
+const GATEWAY_SETUPS: readonly ServerSetup[] = [
+  { label: '(a) gateway, no OpenTelemetry', args: ['--require', 'tsx', GATEWAY, 'plain'] },
+  { label: "(a') gateway, NodeSDK (context manager), no instrumentation", args: ['--require', 'tsx', GATEWAY, 'sdk'] },
+  {
+    label: '(b) gateway, every timing instrumentation, no debug header',
+    args: ['--require', 'tsx', GATEWAY, 'timing'],
+  },
+  {
+    label: '(c) gateway, every timing instrumentation, every request debugged',
+    args: ['--require', 'tsx', GATEWAY, 'timing'],
+    headers: { 'X-Request-Debug': '*' },
+  },
+];
+
+async function runGatewaySuite(): Promise<void> {
+  const options = loadOptions();
+  console.log('\n== gateway: examples/gateway proxying to a loopback upstream, req/s ==');
+  console.log(
+    `the gateway and its upstream in one process (run through tsx), autocannon in this one, ${options.connections} ` +
+      `connections, ${options.rounds} alternating rounds of ${options.seconds} s after ${options.warmupSeconds} s ` +
+      'of warm-up; median.',
+  );
+  const results = await measureServers(GATEWAY_SETUPS, options);
+  printResults(results, { label: "(a')", index: 1 });
+  const [a, aPrime, b] = results;
+  console.log(
+    `(b)/(a) ${(b.rps / a.rps).toFixed(3)}, CPU +${(b.cpuMicrosPerRequest - a.cpuMicrosPerRequest).toFixed(2)} us; ` +
+      `(b)/(a') ${(b.rps / aPrime.rps).toFixed(3)}, CPU +${(b.cpuMicrosPerRequest - aPrime.cpuMicrosPerRequest).toFixed(2)} us`,
+  );
+  console.log(`goal (b)/(a) >= 0.99: ${b.rps / a.rps >= 0.99 ? 'yes' : 'no'}`);
+}
+
 export const serverSuite: Suite = { name: 'server', run: runServerSuite };
+export const gatewaySuite: Suite = { name: 'gateway', run: runGatewaySuite };

@@ -45,9 +45,9 @@ if (mode === 'timing' || mode === 'timing-debug-scopes') {
 }
 
 const http = require('node:http');
-let served = 0;
+const { answerStats, countRequest } = require('./stats.cjs');
 const server = http.createServer((_req, res) => {
-  served++;
+  countRequest();
   res.end('hello world');
 });
 if (mode === 'propagation') {
@@ -59,13 +59,7 @@ if (mode === 'propagation') {
     return context.with(context.active().setValue(key, true), () => emit.apply(this, arguments));
   };
 }
-require('node:readline')
-  .createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    if (line !== 'stats') return;
-    const cpu = process.cpuUsage();
-    process.stdout.write(`stats ${cpu.user + cpu.system} ${served}\n`);
-  });
+answerStats();
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`ready http://127.0.0.1:${server.address().port}\n`);
 });
