@@ -53,3 +53,5 @@ export type { TimingInstrumentationConfig } from './timing/settings';
 export type { RequestDebugLogger } from './timing/logger';
 export { RequestDebugSampler } from './timing/sampler';
 export { timing } from './timing/timing-api';
+export { instrumentExpress, type ExpressAppLike } from './adapters/express';
+export { fastifyTiming, type FastifyInstanceLike, type FastifyTimingPlugin } from './adapters/fastify';
