@@ -1,6 +1,7 @@
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type * as dgram from 'node:dgram';
 import { callOperation, startOperation } from '../../src/timing/operations';
+import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
 import { socketAttributes, socketName } from '../net/destination';
@@ -64,11 +65,7 @@ const SETPEERNAME = {
       });
     },
   ],
-  errors: [
-    (error: unknown): void => {
-      callOperation()?.end(error);
-    },
-  ],
+  errors: [endOperationWithError],
 };
 
 /** The address `connect(port)` without an address uses: the loopback of the socket's family. */

@@ -1,6 +1,7 @@
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type * as dns from 'node:dns';
-import { callOperation, startOperation } from '../../src/timing/operations';
+import { startOperation } from '../../src/timing/operations';
+import { endOperation, endOperationWithError } from '../common/end-operation';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
 
 type DnsModule = typeof dns;
@@ -100,14 +101,6 @@ const QUERY_HANDLERS = {
       startOperation(['dns', qname, 'resolve'], { 'dns.question.name': qname });
     },
   ],
-  afters: [
-    (): void => {
-      callOperation()?.end();
-    },
-  ],
-  errors: [
-    (error: unknown): void => {
-      callOperation()?.end(error);
-    },
-  ],
+  afters: [endOperation],
+  errors: [endOperationWithError],
 };

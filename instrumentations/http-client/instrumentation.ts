@@ -2,6 +2,7 @@ import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from 
 import type * as http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
 import { destinationName, httpDestination } from './destination';
@@ -59,11 +60,7 @@ function requestHandlers(defaultProtocol: 'http:' | 'https:') {
         if (operation !== undefined) followRequest(request as ClientRequest, operation);
       },
     ],
-    errors: [
-      (error: unknown): void => {
-        callOperation()?.end(error);
-      },
-    ],
+    errors: [endOperationWithError],
   };
 }
 

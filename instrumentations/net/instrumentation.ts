@@ -3,6 +3,7 @@ import type * as net from 'node:net';
 import { isIP } from 'node:net';
 import type * as tls from 'node:tls';
 import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
 import { socketAttributes, socketDestination, socketName } from './destination';
@@ -52,10 +53,6 @@ export class NetInstrumentation extends TimingHookInstrumentation {
   }
 }
 
-const endWithError = (error: unknown): void => {
-  callOperation()?.end(error);
-};
-
 const SOCKET_CONNECT = {
   befores: [
     (...args: unknown[]): void => {
@@ -78,7 +75,7 @@ const SOCKET_CONNECT = {
       });
     },
   ],
-  errors: [endWithError],
+  errors: [endOperationWithError],
 };
 
 /** The peer a connected socket reached (`network.peer.*`); nothing for a unix socket. */
@@ -111,7 +108,7 @@ const TLS_CONNECT = {
       if (operation !== undefined) followHandshake(socket as tls.TLSSocket, operation, tlsOptions(args));
     },
   ],
-  errors: [endWithError],
+  errors: [endOperationWithError],
 };
 
 /** The options object among `tls.connect`'s arguments (`(options)`, `(port, host, options)`, `(path, options)`). */

@@ -1,4 +1,5 @@
-import { callOperation, startOperation } from '../../src/timing/operations';
+import { startOperation } from '../../src/timing/operations';
+import { endOperation, endOperationWithError } from '../common/end-operation';
 
 /** Where a Redis client is connected, as far as its options tell. */
 export interface RedisEndpoint {
@@ -30,15 +31,7 @@ export function redisCommandHandlers<This>(
         });
       },
     ],
-    afters: [
-      (): void => {
-        callOperation()?.end();
-      },
-    ],
-    errors: [
-      (error: unknown): void => {
-        callOperation()?.end(error);
-      },
-    ],
+    afters: [endOperation],
+    errors: [endOperationWithError],
   };
 }

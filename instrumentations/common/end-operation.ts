@@ -1,0 +1,11 @@
+import { callOperation } from '../../src/timing/operations';
+
+/** After-handler: ends the operation the call's before-handler started. */
+export function endOperation(): void {
+  callOperation()?.end();
+}
+
+/** Error handler: ends the operation as failed with the call's error. */
+export function endOperationWithError(error: unknown): void {
+  callOperation()?.end(error);
+}
