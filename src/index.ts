@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { hookFunction } from './core/hook-function';
+import { enableGroupsFromEnvironment } from './core/env-groups';
 import { hook, runHook } from './core/named-hooks';
 import {
   alwaysEnable,
@@ -32,6 +33,8 @@ export {
 };
 export type { GroupInfo } from './core/groups';
 export type { HookArgs, HookFunctionOptions, HookHandlers, HookMode, HookResult, MaxArgs, Unhook } from './core/types';
+
+enableGroupsFromEnvironment();
 
 /** Every core function on one object, as Kong's `kong.dynamic_hook`. */
 export const dynamicHook = Object.freeze({

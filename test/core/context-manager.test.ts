@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runScript } from '../helpers/run-node';
+import { runNode, runScript } from '../helpers/run-node';
 
 // Each case runs in a fresh process: the OTel context manager is process-wide.
 describe('context manager', () => {
@@ -52,5 +52,27 @@ describe('context manager', () => {
       }).then(() => sdk.shutdown());
     `);
     expect(JSON.parse(out)).to.deep.equal({ inside: true });
+  });
+});
+
+describe('DYNAMIC_HOOKS_ENABLED_GROUPS', () => {
+  it('enables the listed groups for every request at start', async () => {
+    const out = await runNode(
+      [
+        '--require',
+        'tsx',
+        '-e',
+        `const { isGroupEnabled, listGroups } = require('./src');
+         console.log(JSON.stringify({
+           timing: isGroupEnabled('timing'),
+           mine: isGroupEnabled('my_group'),
+           other: isGroupEnabled('other'),
+           always: listGroups().filter((g) => g.alwaysEnabled).map((g) => g.name),
+         }));`,
+      ],
+      undefined,
+      { DYNAMIC_HOOKS_ENABLED_GROUPS: ' timing, my_group ,' },
+    );
+    expect(JSON.parse(out)).to.deep.equal({ timing: true, mine: true, other: false, always: ['timing', 'my_group'] });
   });
 });

@@ -8,9 +8,10 @@ export const PROJECT_ROOT = join(__dirname, '..', '..');
  * Runs a script in a fresh Node process (the same binary as the tests) and
  * resolves with its stdout; rejects with stderr if it exits non-zero.
  */
-export function runNode(args: readonly string[], cwd = PROJECT_ROOT): Promise<string> {
+export function runNode(args: readonly string[], cwd = PROJECT_ROOT, env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...args], { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
+    const options = { cwd, timeout: 30_000, env: { ...process.env, ...env } };
+    execFile(process.execPath, [...args], options, (error, stdout, stderr) => {
       if (error) reject(new Error(`node ${args.join(' ')} failed: ${error.message}\n${stderr}`));
       else resolve(stdout);
     });
