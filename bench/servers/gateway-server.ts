@@ -1,9 +1,15 @@
 // The gateway of examples/gateway in front of a loopback upstream, for the
-// gateway benchmark, in one of three setups (argv[2]): plain (no
-// OpenTelemetry at all), sdk (the NodeSDK and its context manager, no
-// instrumentation) or timing (NodeSDK with getTimingInstrumentations(); the
-// client decides whether requests are debugged). Prints "ready <url>";
-// answers "stats" on stdin (see stats.cjs).
+// gateway benchmark, in one of these setups (argv[2]): plain (no
+// OpenTelemetry at all); sdk (the NodeSDK and its context manager, no
+// instrumentation: the context manager stays idle); propagation (the same,
+// plus one OpenTelemetry context.with per incoming request, the floor any
+// context propagation pays: on Node 20 it switches AsyncLocalStorage's
+// promise hooks on); timing (NodeSDK with getTimingInstrumentations(); the
+// client decides whether requests are debugged); timing-debug-scopes (the
+// same with scopeEveryRequest: false, so only debugged requests get a
+// request scope). Prints "ready <url>"; answers "stats" on stdin (see
+// stats.cjs).
+import { context, createContextKey } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -23,14 +29,26 @@ const noopExporter: SpanExporter = {
 };
 
 process.on('SIGINT', () => process.exit(0));
-if (process.argv[2] === 'timing' || process.argv[2] === 'sdk') {
+const setup = process.argv[2];
+const timed = setup === 'timing' || setup === 'timing-debug-scopes';
+if (timed || setup === 'sdk' || setup === 'propagation') {
   new NodeSDK({
     spanProcessors: [new BatchSpanProcessor(noopExporter)],
     sampler: new RequestDebugSampler(new AlwaysOffSampler()),
-    instrumentations: process.argv[2] === 'timing' ? getTimingInstrumentations() : [],
+    instrumentations: timed ? getTimingInstrumentations({ scopeEveryRequest: setup === 'timing' }) : [],
   }).start();
-} else if (process.argv[2] !== 'plain') {
-  throw new Error(`unknown setup ${process.argv[2]}`);
+} else if (setup !== 'plain') {
+  throw new Error(`unknown setup ${setup}`);
+}
+
+/** Runs every request of `server` in a context of its own, as a propagating instrumentation would. */
+function propagateContext(server: http.Server): void {
+  const key = createContextKey('bench request');
+  const emit = server.emit as (this: http.Server, ...args: unknown[]) => boolean;
+  server.emit = function (this: http.Server, ...args: unknown[]): boolean {
+    if (args[0] !== 'request') return emit.apply(this, args);
+    return context.with(context.active().setValue(key, true), () => emit.apply(this, args));
+  };
 }
 
 async function main(): Promise<void> {
@@ -46,6 +64,11 @@ async function main(): Promise<void> {
     routes: [{ name: 'hello', paths: ['/'], service: 'hello' }],
   });
   gateway.server.on('request', countRequest);
+  if (setup === 'propagation') {
+    // Both servers, as the timing module scopes both.
+    propagateContext(gateway.server);
+    propagateContext(upstream);
+  }
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`ready http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}\n`);
   answerStats();
