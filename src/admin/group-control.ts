@@ -1,0 +1,31 @@
+import { alwaysEnable, disableByDefault, listGroups, type GroupInfo } from '../core/groups';
+
+/** The group named `name` if the process knows it (as `listGroups()` lists it). */
+export function findGroupInfo(name: string): GroupInfo | undefined {
+  return listGroups().find((group) => group.name === name);
+}
+
+/** A process-wide switch and the group's state before and after. */
+export interface GroupChange {
+  readonly before: GroupInfo;
+  readonly after: GroupInfo;
+}
+
+/** Sets whether a known group is always enabled; undefined (and no change) for an unknown group. */
+export function setAlwaysEnabled(name: string, on: boolean): GroupChange | undefined {
+  const before = findGroupInfo(name);
+  if (before === undefined) return undefined;
+  if (on) alwaysEnable(name);
+  else disableByDefault(name);
+  return { before, after: findGroupInfo(name) ?? before };
+}
+
+/** The body `PUT /groups/:name` accepts: exactly `{ "alwaysEnabled": true | false }`. */
+export function readSwitch(body: unknown): { alwaysEnabled: boolean } | { error: string } {
+  const error = 'the body must be exactly {"alwaysEnabled": true} or {"alwaysEnabled": false}';
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error };
+  const keys = Object.keys(body);
+  const value = (body as { alwaysEnabled?: unknown }).alwaysEnabled;
+  if (keys.length !== 1 || keys[0] !== 'alwaysEnabled' || typeof value !== 'boolean') return { error };
+  return { alwaysEnabled: value };
+}
