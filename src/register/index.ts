@@ -1,0 +1,32 @@
+/**
+ * `dynamic-hooks/register`: zero-code start. `node --require
+ * dynamic-hooks/register app.js` (CommonJS) or `node --import
+ * dynamic-hooks/register app.mjs` (ESM, which also registers the
+ * import-in-the-middle loader) starts the OpenTelemetry NodeSDK with the
+ * timing module and every library instrumentation, configured by the
+ * `OTEL_*` and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
+ * when the process ends. Loading it more than once, from one copy of the
+ * package or several, starts one SDK.
+ *
+ * @packageDocumentation
+ */
+import type { Flushable } from './flush-at-exit';
+import { startSdkFromEnv } from './start-sdk';
+
+const STARTED = Symbol.for('dynamic-hooks.register');
+const registry = globalThis as { [STARTED]?: Flushable };
+const telemetry = (registry[STARTED] ??= startSdkFromEnv());
+
+/**
+ * Exports pending spans and stops the SDK. An application that ends itself
+ * with `process.exit()` awaits it first; otherwise `dynamic-hooks/register`
+ * calls it when the process ends.
+ */
+export function shutdown(): Promise<void> {
+  return telemetry.shutdown();
+}
+
+/** Exports pending spans now; the SDK keeps running. */
+export function forceFlush(): Promise<void> {
+  return telemetry.forceFlush();
+}

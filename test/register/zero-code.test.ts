@@ -1,0 +1,226 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nodeAt, type Tree } from '../helpers/debugged';
+import { close, listen, send } from '../helpers/http';
+import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { AppProcess, eventually } from './app-process';
+
+// Real application processes with no telemetry code, started by
+// `node --require dynamic-hooks/register` / `--import dynamic-hooks/register`
+// (the built package: run `npm run build` first), configured only through the
+// environment, exporting to a real OTLP/HTTP receiver.
+const CJS_APP = 'test/fixtures/register/app.cjs';
+const ESM_APP = 'test/fixtures/register/app.mjs';
+
+describe('zero-code start (dynamic-hooks/register)', function () {
+  this.timeout(30_000);
+  let receiver: OtlpReceiver;
+  let upstream: http.Server;
+  let upstreamUrl: string;
+  const apps: AppProcess[] = [];
+
+  /** Starts an app whose only telemetry configuration is its environment. */
+  function startApp(nodeArgs: readonly string[], env: NodeJS.ProcessEnv): AppProcess {
+    const app = new AppProcess(nodeArgs, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      // The receiver takes traces only.
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      // Spans stay in the batch processor until something flushes it.
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OTEL_LOG_LEVEL: 'warn',
+      UPSTREAM_URL: upstreamUrl,
+      ...env,
+    });
+    apps.push(app);
+    return app;
+  }
+
+  function spansOf(service: string): OtlpSpan[] {
+    return receiver.spans.filter((span) => span.serviceName === service);
+  }
+
+  function debugTree(reply: { headers: http.IncomingHttpHeaders }): Tree {
+    const output = reply.headers['x-request-debug-output'];
+    expect(output, 'X-Request-Debug-Output').to.be.a('string');
+    return JSON.parse(output as string) as Tree;
+  }
+
+  before(async () => {
+    receiver = await new OtlpReceiver().start();
+    upstream = http.createServer((_req, res) => res.end('upstream'));
+    upstreamUrl = await listen(upstream);
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.stop()));
+  });
+  after(async () => {
+    await close(upstream);
+    await receiver.stop();
+  });
+
+  describe('CommonJS: node --require dynamic-hooks/register', () => {
+    it('times a debug request, exports it under OTEL_SERVICE_NAME at SIGTERM, and still dies of SIGTERM', async () => {
+      const service = 'zero-code-cjs';
+      // A sampler that drops everything: RequestDebugSampler must wrap it.
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], {
+        OTEL_SERVICE_NAME: service,
+        OTEL_TRACES_SAMPLER: 'always_off',
+      });
+      const url = await app.ready();
+      const upstreamHost = upstreamUrl.replace(/^http:\/\//, '');
+
+      const plain = await send(url);
+      expect(plain.body).to.equal('upstream');
+      expect(plain.headers).to.not.have.property('x-request-debug-output');
+
+      const reply = await send(url, { 'X-Request-Debug': '*' });
+      expect(reply.body).to.equal('upstream');
+      const tree = debugTree(reply);
+      expect(nodeAt(tree, 'rewrite').total_time).to.be.a('number');
+      expect(nodeAt(tree, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
+      expect(nodeAt(tree, 'external_http', `http://${upstreamHost}`, 'http_request').total_time).to.be.a('number');
+      expect(nodeAt(tree, 'header_filter').total_time).to.be.a('number');
+
+      await sleep(200);
+      expect(spansOf(service), 'spans wait in the batch processor').to.have.length(0);
+      app.child.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+
+      const spans = spansOf(service);
+      expect(spans.map((s) => s.name)).to.include.members([
+        'request_debug GET',
+        'rewrite',
+        'dns',
+        'localhost',
+        'resolve',
+        'external_http',
+        `http://${upstreamHost}`,
+        'http_request',
+        'header_filter',
+      ]);
+      expect(new Set(spans.map((s) => s.traceId)), 'only the debug request made spans').to.deep.equal(
+        new Set([tree.trace_id]),
+      );
+      expect(spans.filter((s) => s.name === 'request_debug GET')).to.have.length(1);
+      expect(app.stderr).to.equal('');
+    });
+
+    it('flushes at beforeExit when the app ends on its own, keeping its exit code', async () => {
+      const service = 'zero-code-before-exit';
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], {
+        OTEL_SERVICE_NAME: service,
+        EXIT_AFTER_REQUESTS: '1',
+      });
+      const url = await app.ready();
+      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      expect(await app.exited).to.deep.equal({ code: 3, signal: null });
+      expect(spansOf(service).map((s) => s.traceId)).to.include(tree.trace_id);
+      expect(app.stderr).to.equal('');
+    });
+
+    it('leaves a SIGTERM the app handles to the app, flushing pending spans meanwhile', async () => {
+      const service = 'zero-code-app-sigterm';
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], {
+        OTEL_SERVICE_NAME: service,
+        APP_HANDLES_SIGTERM: '1',
+      });
+      const url = await app.ready();
+      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      await sleep(200);
+      expect(spansOf(service), 'spans wait in the batch processor').to.have.length(0);
+      app.child.kill('SIGTERM');
+      await app.waitFor(/app: SIGTERM/);
+      await eventually(() => spansOf(service).some((s) => s.traceId === tree.trace_id), 'the flushed spans');
+      expect(app.child.exitCode, 'the app decides when to stop').to.equal(null);
+      const later = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      expect(nodeAt(later, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
+      expect(app.stderr).to.equal('');
+    });
+
+    it('starts one SDK when given both --require and --import', async () => {
+      const service = 'zero-code-twice';
+      const app = startApp(['--require', 'dynamic-hooks/register', '--import', 'dynamic-hooks/register', CJS_APP], {
+        OTEL_SERVICE_NAME: service,
+      });
+      await app.waitFor(/sigterm-listeners=1\n/);
+      const url = await app.ready();
+      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      app.child.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+      const roots = spansOf(service).filter((s) => s.name === 'request_debug GET');
+      expect(roots.map((s) => s.traceId)).to.deep.equal([tree.trace_id]);
+      expect(app.stderr, 'no duplicate registration of the OpenTelemetry globals').to.equal('');
+    });
+
+    it('starts only the library instrumentations DYNAMIC_HOOKS_INSTRUMENTATIONS names', async () => {
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], {
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_LOG_LEVEL: 'error',
+        DYNAMIC_HOOKS_INSTRUMENTATIONS: 'http-client',
+      });
+      const tree = debugTree(await send(await app.ready(), { 'X-Request-Debug': '*' }));
+      expect(Object.keys(tree.child ?? {}))
+        .to.include('external_http')
+        .and.not.include.members(['dns']);
+    });
+
+    it('honours DYNAMIC_HOOKS_REQUEST_DEBUG=off', async () => {
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], {
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_LOG_LEVEL: 'error',
+        DYNAMIC_HOOKS_REQUEST_DEBUG: 'off',
+      });
+      const reply = await send(await app.ready(), { 'X-Request-Debug': '*' });
+      expect(reply.body).to.equal('upstream');
+      expect(reply.headers).to.not.have.property('x-request-debug-output');
+    });
+
+    it('starts and patches nothing with OTEL_SDK_DISABLED=true', async () => {
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], { OTEL_SDK_DISABLED: 'true' });
+      const reply = await send(await app.ready(), { 'X-Request-Debug': '*' });
+      expect(reply.body).to.equal('upstream');
+      expect(reply.headers).to.not.have.property('x-request-debug-output');
+      app.child.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+    });
+  });
+
+  describe('ESM: node --import dynamic-hooks/register', () => {
+    let redis: RedisServer;
+    before(async () => {
+      redis = await startRedisServer();
+    });
+    after(async () => {
+      await redis.stop();
+    });
+
+    it('times named imports of built-ins and an ESM-imported client, and flushes at SIGINT', async () => {
+      const service = 'zero-code-esm';
+      const app = startApp(['--import', 'dynamic-hooks/register', ESM_APP], {
+        OTEL_SERVICE_NAME: service,
+        REDIS_PORT: String(redis.port),
+      });
+      const url = await app.ready();
+      const plain = await send(url);
+      expect(JSON.parse(plain.body)).to.deep.include({ value: null, upstream: 'upstream' });
+      expect(plain.headers).to.not.have.property('x-request-debug-output');
+
+      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      expect(nodeAt(tree, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
+      expect(nodeAt(tree, 'redis', 'get').total_time, 'ioredis, seen through the ESM loader').to.be.a('number');
+      expect(Object.keys(tree.child ?? {})).to.include('external_http');
+
+      app.child.kill('SIGINT');
+      expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGINT' });
+      await eventually(() => spansOf(service).length > 0, 'the spans');
+      const spans = spansOf(service);
+      expect(spans.map((s) => s.name)).to.include.members(['request_debug GET', 'resolve', 'get', 'http_request']);
+      expect(new Set(spans.map((s) => s.traceId))).to.deep.equal(new Set([tree.trace_id]));
+      expect(app.stderr).to.equal('');
+    });
+  });
+});
