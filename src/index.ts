@@ -58,6 +58,8 @@ export { RequestDebugSampler } from './timing/sampler';
 export { timing } from './timing/timing-api';
 export { instrumentExpress, type ExpressAppLike } from './adapters/express';
 export { fastifyTiming, type FastifyInstanceLike, type FastifyTimingPlugin } from './adapters/fastify';
+export { SignedGroupsPropagator, type SignedGroupsPropagatorConfig } from './propagation/signed-groups-propagator';
+export type { PropagatedGroups } from './propagation/propagated-groups';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler';
 export { startAdminServer, type AdminServer } from './admin/admin-server';
 export type { AdminHandlerOptions, AdminServerOptions } from './admin/options';

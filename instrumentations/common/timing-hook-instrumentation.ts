@@ -34,7 +34,7 @@ export abstract class TimingHookInstrumentation<
    */
   override enable(): void {
     super.enable();
-    if (patchLoadedBuiltins(this.getModuleDefinitions())) syncBuiltinESMExports();
+    if (patchLoadedBuiltins(this)) syncBuiltinESMExports();
   }
 
   override disable(): void {

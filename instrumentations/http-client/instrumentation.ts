@@ -2,6 +2,7 @@ import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from 
 import type * as http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import { nestDownstreamOutput } from '../common/downstream-output';
 import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
@@ -13,7 +14,9 @@ type HttpModule = Pick<typeof http, 'request' | 'get'>;
  * Times outgoing HTTP requests made with `http.request`/`get` and
  * `https.request`/`get` as Kong times resty.http: `external_http` >
  * `http(s)://host:port` > `http_request`, from the call until the response
- * has been read to its end (or the request failed or was aborted).
+ * has been read to its end (or the request failed or was aborted). A
+ * debugged service's output in the response (`X-Request-Debug-Output`) is
+ * nested under `http_request` as `downstream` and removed from the response.
  */
 export class HttpClientInstrumentation extends TimingHookInstrumentation {
   constructor(config: InstrumentationConfig = {}) {
@@ -74,6 +77,8 @@ function followRequest(request: ClientRequest, operation: TimingOperation): void
 }
 
 function followResponse(response: IncomingMessage, operation: TimingOperation): void {
+  const header = operation.outputHeader;
+  if (nestDownstreamOutput(operation, response.headers[header])) removeResponseHeader(response, header);
   const status = response.statusCode ?? 0;
   operation.setAttributes({ 'http.response.status_code': status });
   if (status >= 400) operation.markFailed(`HTTP ${status}`, String(status));
@@ -82,4 +87,17 @@ function followResponse(response: IncomingMessage, operation: TimingOperation): 
     else if (event === 'error') operation.end(args[0]);
     else if (event === 'aborted') operation.end(new Error('response aborted'));
   });
+}
+
+/**
+ * Removes a downstream output once nested, before the application sees the
+ * response: it is now part of this request's own output, and a proxy that
+ * forwards response headers would otherwise pass it on.
+ */
+function removeResponseHeader(response: IncomingMessage, lowerName: string): void {
+  Reflect.deleteProperty(response.headers, lowerName);
+  const raw = response.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (raw[i].toLowerCase() === lowerName) raw.splice(i, 2);
+  }
 }

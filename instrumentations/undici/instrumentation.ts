@@ -4,6 +4,7 @@ import { watchGroupActivity } from '../../src/core/group-state';
 import { reportHandlerFailure } from '../../src/core/report-failure';
 import { startOperation, type TimingOperation } from '../../src/timing/operations';
 import { VERSION } from '../../src/version';
+import { nestDownstreamOutput } from '../common/downstream-output';
 import { TIMING_GROUP } from '../common/timing-hook-instrumentation';
 
 /** The request object undici publishes, as far as it is read here. */
@@ -15,14 +16,17 @@ interface UndiciRequest {
 
 interface HeadersMessage {
   readonly request: object;
-  readonly response: { statusCode?: number };
+  /** `headers`: raw names and values, alternating. */
+  readonly response: { statusCode?: number; headers?: readonly (Buffer | string)[] };
 }
 
 /**
  * Times requests made with `fetch` (Node's built-in undici) and with the
  * `undici` package: `external_http` > `http(s)://host:port` >
  * `http_request`, from the request's creation until its body and trailers
- * have arrived (or it failed). It listens to undici's diagnostics channels,
+ * have arrived (or it failed). A debugged service's output in the response
+ * is nested under `http_request` as `downstream` (and left in the response:
+ * a diagnostics channel cannot take it out). It listens to undici's diagnostics channels,
  * and only while the `timing` group is enabled somewhere: while nobody is
  * debugging, undici publishes to no subscriber and pays nothing.
  */
@@ -110,9 +114,19 @@ export class UndiciInstrumentation extends InstrumentationBase {
     const status = response.statusCode ?? 0;
     operation?.setAttributes({ 'http.response.status_code': status });
     if (status >= 400) operation?.markFailed(`HTTP ${status}`, String(status));
+    if (operation !== undefined) nestDownstreamOutput(operation, rawHeader(response.headers, operation.outputHeader));
   }
 
   private operationOf(request: object): TimingOperation | undefined {
     return this.operations?.get(request);
   }
+}
+
+/** The value of header `lowerName` among undici's raw response headers. */
+function rawHeader(headers: readonly (Buffer | string)[] | undefined, lowerName: string): string | undefined {
+  if (headers === undefined) return undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i].toString('latin1').toLowerCase() === lowerName) return headers[i + 1].toString('latin1');
+  }
+  return undefined;
 }

@@ -4,15 +4,27 @@
 export function hasHeaderWithPrefix(rawHeaders: readonly string[], lowerPrefix: string): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
-    if (name.length < lowerPrefix.length) continue;
-    let j = 0;
-    while (j < lowerPrefix.length) {
-      const expected = lowerPrefix.charCodeAt(j);
-      const actual = name.charCodeAt(j);
-      if (actual !== expected && !(expected >= 0x61 && expected <= 0x7a && actual === expected - 0x20)) break;
-      j++;
+    if (name.length >= lowerPrefix.length && startsWithLower(name, lowerPrefix)) return true;
+  }
+  return false;
+}
+
+function startsWithLower(name: string, lowerPrefix: string): boolean {
+  for (let j = 0; j < lowerPrefix.length; j++) {
+    const expected = lowerPrefix.charCodeAt(j);
+    const actual = name.charCodeAt(j);
+    if (actual !== expected && !(expected >= 0x61 && expected <= 0x7a && actual === expected - 0x20)) return false;
+  }
+  return true;
+}
+
+/** True if a raw header named `lowerName` (compared without case) has a value containing `needle`; no allocation. */
+export function hasHeaderContaining(rawHeaders: readonly string[], lowerName: string, needle: string): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === lowerName.length && startsWithLower(name, lowerName) && rawHeaders[i + 1].includes(needle)) {
+      return true;
     }
-    if (j === lowerPrefix.length) return true;
   }
   return false;
 }

@@ -1,8 +1,9 @@
-import { context, propagation, trace, type Context } from '@opentelemetry/api';
+import { context, diag, propagation, trace, type Context } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest } from '../core/groups';
-import { activeRequestScope } from '../core/request-scope';
+import { activeRequestScope, type RequestScope } from '../core/request-scope';
+import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
@@ -17,13 +18,20 @@ export const TIMING_GROUP = 'timing';
  * the three debug request headers whatever the outcome, so the application
  * never sees them; accepts only the exact value `*`; loopback clients need
  * no token, others must send the configured one. On success it enables
- * the `timing` group on the request and starts its timing tree.
+ * the `timing` group on the request and starts its timing tree. A request
+ * whose `baggage` carries groups signed by a calling service (see
+ * `SignedGroupsPropagator`) gets them enabled, and is debugged if `timing`
+ * is among them.
  */
 export function authorizeRequest(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
-  const names = settings.headers;
   // rawHeaders first: most requests carry no debug header, and reading
   // req.headers would build the parsed headers object for nothing.
-  if (!hasHeaderWithPrefix(req.rawHeaders, names.request)) return;
+  if (hasHeaderWithPrefix(req.rawHeaders, settings.headers.request)) authorizeDebugHeaders(settings, req, res);
+  if (mayCarrySignedGroups(req.rawHeaders)) acceptPropagatedGroups(settings, req, res);
+}
+
+function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
+  const names = settings.headers;
   const headers = req.headers;
   const value = headers[names.request];
   const token = headers[names.token];
@@ -33,20 +41,72 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
 
   const scope = activeRequestScope();
   if (scope === undefined || debugRequestOfScope(scope) !== undefined) return;
-  const client = settings.trustedProxies.clientAddress(
-    req.socket.remoteAddress,
-    headers['x-real-ip'],
-    headers['x-forwarded-for'],
-  );
+  const client = clientOf(settings, req);
   const loopback = isLoopback(client);
   if (!loopback && !tokenMatches(token, settings.token)) return;
+  startDebugRequest(settings, req, res, scope, {
+    client,
+    loopback,
+    log: log === 'true',
+    parent: parentContext(headers),
+  });
+}
 
+/**
+ * Enables the groups a calling service signed (the registered propagator
+ * verified them while extracting), provided this request continues the
+ * trace they were signed for. A propagated debug request keeps its header
+ * output within the 2 KB limit whatever its client's address: the client
+ * is a service, whose HTTP parser limits header size, and nested outputs
+ * add up along a chain of calls.
+ */
+function acceptPropagatedGroups(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
+  const scope = activeRequestScope();
+  if (scope === undefined || scope.ended) return;
+  const active = context.active();
+  const extracted = propagation.extract(active, req.headers);
+  const propagated = propagatedGroupsOf(extracted);
+  if (propagated === undefined) return;
+  const parent = trace.getSpan(active) !== undefined ? active : extracted;
+  if (trace.getSpanContext(parent)?.traceId !== propagated.traceId) {
+    diag.debug(
+      'dynamic-hooks: propagated groups dropped: the request does not continue the trace they were signed for',
+    );
+    return;
+  }
+  for (const group of propagated.groups) {
+    if (group !== TIMING_GROUP) enableOnThisRequest(group);
+  }
+  if (!propagated.groups.includes(TIMING_GROUP) || debugRequestOfScope(scope) !== undefined) return;
+  startDebugRequest(settings, req, res, scope, {
+    client: clientOf(settings, req),
+    loopback: false,
+    log: propagated.log,
+    parent,
+  });
+}
+
+interface DebugStart {
+  readonly client: string | undefined;
+  /** Whether the header output may exceed the 2 KB limit. */
+  readonly loopback: boolean;
+  readonly log: boolean;
+  readonly parent: Context;
+}
+
+function startDebugRequest(
+  settings: TimingSettings,
+  req: IncomingMessage,
+  res: ServerResponse,
+  scope: RequestScope,
+  { client, loopback, log, parent }: DebugStart,
+): void {
   const debug = new DebugRequest({
     requestId: randomUUID(),
     loopback,
-    log: log === 'true',
+    log,
     tracer: settings.tracer(),
-    parentContext: parentContext(headers),
+    parentContext: parent,
     rootSpanName: `request_debug ${req.method ?? ''}`.trim(),
     rootAttributes: {
       'http.request.method': req.method ?? '',
@@ -63,6 +123,15 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
   });
   attachDebugRequest(scope, debug);
   enableOnThisRequest(TIMING_GROUP);
+}
+
+function clientOf(settings: TimingSettings, req: IncomingMessage): string | undefined {
+  const headers = req.headers;
+  return settings.trustedProxies.clientAddress(
+    req.socket.remoteAddress,
+    headers['x-real-ip'],
+    headers['x-forwarded-for'],
+  );
 }
 
 /** The active span if there is one (an HTTP server instrumentation's), else the incoming `traceparent`. */

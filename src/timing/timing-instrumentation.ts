@@ -5,13 +5,36 @@ import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
 import { setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
+import { mayCarrySignedGroups } from '../propagation/propagated-groups';
 import { patchLoadedBuiltins } from './patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
+import { setActiveTimingToken } from './token';
 import { VERSION } from '../version';
 
 type ServerModule = typeof http;
+
+/** On our `Server#emit` wrapper: the function it wraps. */
+const ORIGINAL_EMIT = Symbol('dynamic-hooks original emit');
+
+/** Whether our wrapper is in `emit`'s chain (under shimmer wrappers of other instrumentations too). */
+function hasOwnEmit(emit: unknown): boolean {
+  let fn = emit;
+  for (let depth = 0; typeof fn === 'function' && depth < 16; depth++) {
+    const props = fn as unknown as Record<PropertyKey, unknown>;
+    if (props[ORIGINAL_EMIT] !== undefined) return true;
+    fn = props.__original;
+  }
+  return false;
+}
+
+/** Restores the original `emit` if ours is the outermost wrapper (one wrapped around it stays, and keeps ours). */
+function unpatchServer(exports: ServerModule): void {
+  const proto = exports.Server.prototype;
+  const original = (proto.emit as unknown as Record<PropertyKey, unknown>)[ORIGINAL_EMIT];
+  if (typeof original === 'function') proto.emit = original as typeof proto.emit;
+}
 
 /**
  * Request debugging, as Kong's `kong.timing`: register it with the
@@ -49,7 +72,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     this.activate();
     // Servers are patched on their prototype, so servers created before
     // the instrumentation was enabled are covered too.
-    patchLoadedBuiltins(this.getModuleDefinitions());
+    patchLoadedBuiltins(this);
   }
 
   override disable(): void {
@@ -68,20 +91,26 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
             return exports;
           },
           (exports: ServerModule | undefined) => {
-            if (exports !== undefined) this._unwrap(exports.Server.prototype, 'emit');
+            if (exports !== undefined) unpatchServer(exports);
           },
         ),
     );
   }
 
+  /**
+   * Wraps `Server#emit` without shimmer's marks: InstrumentationBase's
+   * `_wrap` removes a shimmer-marked wrapper before adding its own, so
+   * OpenTelemetry's HttpInstrumentation, patching after us, would drop ours;
+   * unmarked, it wraps around ours, and the request scope we open then
+   * derives from its context (its server span active).
+   */
   private patchServer(exports: ServerModule): void {
     const proto = exports.Server.prototype;
-    if (!this._isWrapped(proto, 'emit')) this._wrap(proto, 'emit', wrapServerEmit);
-  }
-
-  private _isWrapped(target: object, name: string): boolean {
-    const fn = (target as Record<string, unknown>)[name] as { __wrapped?: boolean } | undefined;
-    return fn?.__wrapped === true;
+    if (hasOwnEmit(proto.emit)) return;
+    const original = proto.emit;
+    const wrapped = wrapServerEmit(original);
+    Object.defineProperty(wrapped, ORIGINAL_EMIT, { value: original });
+    proto.emit = wrapped;
   }
 
   private currentSettings(): TimingSettings {
@@ -94,8 +123,11 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     const settings = this.currentSettings();
     registerTimingHooks();
     const prefix = settings.headers.request;
+    setActiveTimingToken(settings.token);
     setRequestScopeFilter(
-      settings.scopeEveryRequest ? undefined : (req) => hasHeaderWithPrefix(req.rawHeaders, prefix),
+      settings.scopeEveryRequest
+        ? undefined
+        : (req) => hasHeaderWithPrefix(req.rawHeaders, prefix) || mayCarrySignedGroups(req.rawHeaders),
     );
     if (!settings.requestDebug) {
       disableByDefault(TIMING_AUTH_GROUP);

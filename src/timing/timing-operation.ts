@@ -34,6 +34,26 @@ export class TimingOperation {
     this.innermost?.span?.setAttributes(attributes);
   }
 
+  /** The response header (lower case) in which a debugged service returns its tree, as configured here. */
+  get outputHeader(): string {
+    return this.debug.output.headerName.toLowerCase();
+  }
+
+  /**
+   * Nests the timing tree a called service returned (its header output,
+   * parsed) under the innermost context: appended to its prop `downstream`,
+   * an array with one tree per response, since same-named contexts share a
+   * node. Not a span attribute: that service exports its own spans.
+   */
+  nestDownstream(tree: Record<string, unknown>): void {
+    const innermost = this.innermost;
+    if (innermost === undefined || this.debug.finished) return;
+    const props = innermost.node.props;
+    const list = props.get('downstream');
+    if (Array.isArray(list)) list.push(tree);
+    else props.set('downstream', [tree]);
+  }
+
   /** Starts a follow-up context under this operation's innermost one (a TLS handshake after the TCP connect). */
   child(name: string, attributes?: Attributes): TimingOperation | undefined {
     const innermost = this.innermost;

@@ -12,3 +12,15 @@ export function tokenMatches(presented: unknown, expected: string): boolean {
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
 }
+
+let activeToken: string | undefined;
+
+/** Records the token of the `TimingInstrumentation` last activated (the one whose auth hook runs). */
+export function setActiveTimingToken(token: string | undefined): void {
+  activeToken = token;
+}
+
+/** The registered `TimingInstrumentation`'s token: what `SignedGroupsPropagator` signs with by default. */
+export function activeTimingToken(): string | undefined {
+  return activeToken;
+}
