@@ -111,7 +111,7 @@ async function runGatewaySuite(): Promise<void> {
   const options = loadOptions();
   console.log('\n== gateway: examples/gateway proxying to a loopback upstream, req/s ==');
   console.log(
-    `the gateway and its upstream in one process (run through tsx), autocannon in this one, ${options.connections} ` +
+    `the gateway in one process (run through tsx), its upstream (plain hello world) in another, autocannon in this one, ${options.connections} ` +
       `connections, ${options.rounds} alternating rounds of ${options.seconds} s after ${options.warmupSeconds} s ` +
       'of warm-up; median.',
   );

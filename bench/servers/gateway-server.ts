@@ -1,5 +1,5 @@
-// The gateway of examples/gateway in front of a loopback upstream, for the
-// gateway benchmark, in one of these setups (argv[2]): plain (no
+// The gateway of examples/gateway in front of a loopback upstream (a plain
+// hello-world server in its own process), for the gateway benchmark, in one of these setups (argv[2]): plain (no
 // OpenTelemetry at all); sdk (the NodeSDK and its context manager, no
 // instrumentation: the context manager stays idle); propagation (the same,
 // plus one OpenTelemetry context.with per incoming request, the floor any
@@ -13,8 +13,11 @@ import { context, createContextKey } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { getTimingInstrumentations } from '../../instrumentations';
 import { RequestDebugSampler } from '../../src';
 
@@ -28,7 +31,9 @@ const noopExporter: SpanExporter = {
   shutdown: () => Promise.resolve(),
 };
 
+// Exit through process.exit on either signal, so that the upstream is stopped too.
 process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
 const setup = process.argv[2];
 const timed = setup === 'timing' || setup === 'timing-debug-scopes';
 if (timed || setup === 'sdk' || setup === 'propagation') {
@@ -51,24 +56,37 @@ function propagateContext(server: http.Server): void {
   };
 }
 
+/**
+ * Starts the upstream, a plain hello-world server (hello-server.cjs), in a
+ * process of its own, as a real upstream is: the measured CPU time and the
+ * instrumentation are the gateway's alone. Resolves with its port.
+ */
+function startUpstream(): Promise<number> {
+  const upstream = spawn(process.execPath, [join(__dirname, 'hello-server.cjs'), 'plain'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  process.on('exit', () => upstream.kill());
+  return new Promise((resolve, reject) => {
+    upstream.once('exit', (code) => reject(new Error(`upstream exited with ${String(code)}`)));
+    createInterface({ input: upstream.stdout }).on('line', (line) => {
+      const match = /^ready http:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
+      if (match !== null) resolve(Number(match[1]));
+    });
+  });
+}
+
 async function main(): Promise<void> {
+  const upstreamPort = await startUpstream();
   // Loaded after the SDK, as an application loads its modules.
   const { createGateway } =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('../../examples/gateway/gateway') as typeof import('../../examples/gateway/gateway');
-  const upstream = http.createServer((_req, res) => res.end('hello from upstream'));
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const upstreamPort = (upstream.address() as AddressInfo).port;
   const gateway = createGateway({
-    services: { hello: { url: `http://localhost:${upstreamPort}/` } },
+    services: { hello: { url: `http://localhost:${String(upstreamPort)}/` } },
     routes: [{ name: 'hello', paths: ['/'], service: 'hello' }],
   });
   gateway.server.on('request', countRequest);
-  if (setup === 'propagation') {
-    // Both servers, as the timing module scopes both.
-    propagateContext(gateway.server);
-    propagateContext(upstream);
-  }
+  if (setup === 'propagation') propagateContext(gateway.server);
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`ready http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}\n`);
   answerStats();
