@@ -1,4 +1,5 @@
-import type { Attributes } from '@opentelemetry/api';
+import { context, type Attributes } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { activeDebugRequest } from './debug-request';
 import type { TimingOperation } from './timing-operation';
 
@@ -6,12 +7,16 @@ export type { TimingOperation } from './timing-operation';
 
 /**
  * Starts the timing contexts `names` (outermost first) for the debugged
- * request the current code belongs to; `undefined` outside one. Called
- * from a hooked call's before-handler, what the call does next nests
- * under the operation. `attributes` go to the innermost span.
+ * request the current code belongs to; `undefined` outside one, and where
+ * OpenTelemetry tracing is suppressed (`suppressTracing`: an exporter's
+ * own requests, which would otherwise show up in the tree). Called from a
+ * hooked call's before-handler, what the call does next nests under the
+ * operation. `attributes` go to the innermost span.
  */
 export function startOperation(names: readonly string[], attributes?: Attributes): TimingOperation | undefined {
-  return activeDebugRequest()?.startOperation(names, attributes);
+  const debug = activeDebugRequest();
+  if (debug === undefined || isTracingSuppressed(context.active())) return undefined;
+  return debug.startOperation(names, attributes);
 }
 
 /** In a hooked call's after or error handler: the operation its before-handler started. */

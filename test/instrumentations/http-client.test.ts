@@ -1,3 +1,5 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { expect } from 'chai';
 import http from 'node:http';
 import https from 'node:https';
@@ -136,5 +138,20 @@ describe('HttpClientInstrumentation', () => {
     expect(result?.body).to.equal('upstream says hi');
     await sleep(10);
     expect(harness.spans()).to.deep.equal([]);
+  });
+
+  it("skips calls made with OpenTelemetry tracing suppressed (an exporter's own requests)", async () => {
+    const { tree, spans, result } = await runInRequest(async () => {
+      const suppressed = await context.with(suppressTracing(context.active()), () =>
+        get(`${secureUrl}/`, { ca: cert }),
+      );
+      const traced = await get(`${upstreamUrl}/`);
+      return { suppressed, traced };
+    });
+    expect(result?.suppressed.body).to.equal('secure hi');
+    expect(result?.traced.body).to.equal('upstream says hi');
+    expect(Object.keys(nodeAt(tree, 'external_http').child ?? {})).to.deep.equal([upstreamUrl]);
+    expect(nodeAt(tree, 'external_http', upstreamUrl, 'http_request').total_time).to.be.a('number');
+    expect(spans.filter((span) => span.name === 'http_request')).to.have.length(1);
   });
 });
