@@ -9,7 +9,7 @@ export interface SignedFields {
   readonly log: boolean;
 }
 
-const MAC_LENGTH = 32;
+/** `<issued at>.<MAC>`: 32 bytes are 43 base64url characters, unpadded. */
 const SIGNATURE = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
 /**
@@ -45,9 +45,12 @@ export function verify(
   const match = SIGNATURE.exec(signature);
   if (match === null) return false;
   const issuedAt = Number(match[1]);
-  const presented = Buffer.from(match[2], 'base64url');
-  const expected = mac(token, fields, issuedAt);
+  // The encoded text is compared, not the decoded bytes: the last of 43
+  // base64url characters carries two unused bits, so decoding would accept
+  // four spellings of one MAC.
+  const presented = Buffer.from(match[2], 'latin1');
+  const expected = Buffer.from(mac(token, fields, issuedAt).toString('base64url'), 'latin1');
   const fresh = Math.abs(nowSeconds - issuedAt) <= maxAgeSeconds;
   // The MAC is checked whatever the age, so that timing tells nothing about which check failed.
-  return presented.length === MAC_LENGTH && timingSafeEqual(presented, expected) && fresh;
+  return presented.length === expected.length && timingSafeEqual(presented, expected) && fresh;
 }

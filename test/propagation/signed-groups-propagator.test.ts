@@ -67,6 +67,13 @@ function baggageKeys(ctx: Context): string[] {
   return (propagation.getBaggage(ctx)?.getAllEntries() ?? []).map(([key]) => key);
 }
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The last character of a 32-byte base64url value with its unused low bits set: decodes to the same bytes. */
+function respell(last: string): string {
+  return BASE64URL[BASE64URL.indexOf(last) | 3];
+}
+
 describe('SignedGroupsPropagator', () => {
   it('injects the request groups, signed, after the application baggage', () => {
     const carrier = injected(['timing', 'my_group'], { tenant: 'acme' });
@@ -141,6 +148,8 @@ describe('SignedGroupsPropagator', () => {
       unsigned: { ...good, baggage: 'tenant=acme,dynamic-hooks.groups=timing' },
       'groups changed': { ...good, baggage: good.baggage.replace('groups=timing', 'groups=timing%2Cmy_group') },
       'signature changed': { ...good, baggage: good.baggage.replace(/.(?=$)/, (c) => (c === 'A' ? 'B' : 'A')) },
+      // The same MAC bytes, spelled with the last character's two unused bits set.
+      'signature re-spelled': { ...good, baggage: good.baggage.replace(/.$/, respell) },
       'log flag added': { ...good, baggage: `${good.baggage},dynamic-hooks.log=1` },
       'other trace': { ...good, traceparent: `00-${'1'.repeat(32)}-${SPAN_ID}-01` },
       'no trace': { baggage: good.baggage },
