@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isGroupEnabled } from '../core/groups';
 import { instrumentStack, isDispatching, withDispatching } from './express-layers';
 import { startTiming } from './express-request';
-import { TIMING } from './phase-trail';
+import { TIMING_GROUP } from '../timing/auth';
 
 /** What {@link instrumentExpress} needs of an Express 5 application (what `express()` returns). */
 export interface ExpressAppLike {
@@ -72,7 +72,7 @@ export function instrumentExpress<App extends ExpressAppLike>(app: App): App {
   if (target[INSTRUMENTED] === true) return app;
   const original = target.handle;
   target.handle = function handle(this: ExpressApp, req, res, next) {
-    if (!isGroupEnabled(TIMING)) {
+    if (!isGroupEnabled(TIMING_GROUP)) {
       // A request nobody debugs, perhaps dispatched from inside a debugged one's router.
       if (!isDispatching()) return original.call(this, req, res, next);
       return withDispatching(undefined, () => original.call(this, req, res, next));

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { isGroupEnabled } from '../core/groups';
 import { HookIds, timedHandler, timedPreHandler, type PreHandlerHook } from './fastify-hooks';
 import { FastifyRequestTiming, TIMING_STATE, timingOf, type FastifyRequestLike } from './fastify-request';
-import { TIMING } from './phase-trail';
+import { TIMING_GROUP } from '../timing/auth';
 
 type Hook = (...args: never[]) => unknown;
 type Done = (error?: Error | null) => void;
@@ -110,7 +110,7 @@ Object.defineProperty(fastifyTiming, Symbol.for('skip-override'), { value: true 
 Object.defineProperty(fastifyTiming, Symbol.for('fastify.display-name'), { value: 'dynamic-hooks-timing' });
 
 function onRequest(request: FastifyRequestLike, reply: ReplyLike, done: Done): void {
-  if (isGroupEnabled(TIMING)) request[TIMING_STATE] = new FastifyRequestTiming(reply.raw);
+  if (isGroupEnabled(TIMING_GROUP)) request[TIMING_STATE] = new FastifyRequestTiming(reply.raw);
   done();
 }
 

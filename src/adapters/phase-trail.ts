@@ -1,8 +1,6 @@
 import { context, type Context } from '@opentelemetry/api';
 import { runHook } from '../core/named-hooks';
-
-/** The timing group, whose hooks the adapters run. */
-export const TIMING = 'timing';
+import { TIMING_GROUP } from '../timing/auth';
 
 /** Phases of the seed's hook table that the framework adapters enter and leave. */
 export type AdapterPhase = 'rewrite' | 'access' | 'router' | 'plugin_iterator' | 'plugin' | 'header_filter';
@@ -48,7 +46,7 @@ export class PhaseTrail {
   enter(phase: AdapterPhase, name?: string, id?: string): PhaseEntry {
     const entry: PhaseEntry = { phase };
     this.entries.push(entry);
-    context.with(this.requestContext, runHook, undefined, TIMING, BEFORE[phase], name, id);
+    context.with(this.requestContext, runHook, undefined, TIMING_GROUP, BEFORE[phase], name, id);
     return entry;
   }
 
@@ -89,7 +87,7 @@ export class PhaseTrail {
   private leaveDownTo(index: number): void {
     while (this.entries.length > index) {
       const entry = this.entries.pop() as PhaseEntry;
-      context.with(this.requestContext, runHook, undefined, TIMING, AFTER[entry.phase]);
+      context.with(this.requestContext, runHook, undefined, TIMING_GROUP, AFTER[entry.phase]);
     }
   }
 }
