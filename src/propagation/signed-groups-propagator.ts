@@ -10,7 +10,7 @@ import {
 } from '@opentelemetry/api';
 import { requestScopeOf } from '../core/request-scope';
 import { debugRequestOfScope } from '../timing/debug-request';
-import { activeTimingToken } from '../timing/token';
+import { activeTimingToken, configuredToken } from '../timing/token';
 import {
   BAGGAGE_HEADER,
   decodeGroups,
@@ -79,11 +79,7 @@ export class SignedGroupsPropagator implements TextMapPropagator {
   private readonly maxAgeSeconds: number;
 
   constructor(config: SignedGroupsPropagatorConfig = {}) {
-    // The environment wins over the code, as for TimingInstrumentation.
-    const token: unknown = nonEmpty(process.env.DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN) ?? config.token;
-    if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
-      throw new TypeError('token must be a non-empty string');
-    }
+    const token = configuredToken(config.token);
     const maxAge: unknown = config.maxAgeSeconds ?? DEFAULT_MAX_AGE;
     if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge <= 0) {
       throw new RangeError(`maxAgeSeconds must be a positive number of seconds, got ${String(maxAge)}`);
@@ -188,8 +184,4 @@ function withoutOurBaggage(ctx: Context): Context {
   if (ours.length === 0) return ctx;
   const rest = baggage.removeEntries(...ours);
   return rest.getAllEntries().length === 0 ? propagation.deleteBaggage(ctx) : propagation.setBaggage(ctx, rest);
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }

@@ -2,7 +2,7 @@ import { diag, type Tracer } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { TrustedProxies } from './client-address';
 import { defaultLogger, type RequestDebugLogger } from './logger';
-import { generateToken } from './token';
+import { configuredToken, generateToken } from './token';
 
 /** Configuration of `TimingInstrumentation`. */
 export interface TimingInstrumentationConfig extends InstrumentationConfig {
@@ -66,10 +66,7 @@ export function resolveSettings(
 ): TimingSettings {
   const requestDebug = parseSwitch(env.DYNAMIC_HOOKS_REQUEST_DEBUG) ?? config.requestDebug ?? true;
   if (typeof requestDebug !== 'boolean') throw new TypeError('requestDebug must be a boolean');
-  const configuredToken = nonEmpty(env.DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN) ?? config.token;
-  if (configuredToken !== undefined && (typeof configuredToken !== 'string' || configuredToken.length === 0)) {
-    throw new TypeError('token must be a non-empty string');
-  }
+  const token = configuredToken(config.token, env);
   const prefix = config.headerPrefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !HEADER_NAME.test(prefix)) {
     throw new TypeError(`headerPrefix must be a valid header name, got ${JSON.stringify(prefix)}`);
@@ -84,17 +81,13 @@ export function resolveSettings(
   return {
     requestDebug,
     scopeEveryRequest,
-    token: configuredToken ?? generateToken(),
-    tokenGenerated: configuredToken === undefined,
+    token: token ?? generateToken(),
+    tokenGenerated: token === undefined,
     headers: { request: lower, token: `${lower}-token`, log: `${lower}-log`, output: `${prefix}-Output` },
     trustedProxies: new TrustedProxies(ranges),
     logger,
     tracer,
   };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 function parseSwitch(value: string | undefined): boolean | undefined {

@@ -5,6 +5,22 @@ export function generateToken(): string {
   return randomUUID();
 }
 
+/**
+ * The configured debug token, as `TimingInstrumentation` and
+ * `SignedGroupsPropagator` both read it: env `DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN`
+ * wins over `token` from the code; `undefined` if neither is set. Throws a `TypeError` for a `token` that is
+ * not a non-empty string.
+ */
+export function configuredToken(token: unknown, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = env.DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN;
+  const configured = fromEnv !== undefined && fromEnv !== '' ? fromEnv : token;
+  if (configured === undefined) return undefined;
+  if (typeof configured !== 'string' || configured.length === 0) {
+    throw new TypeError('token must be a non-empty string');
+  }
+  return configured;
+}
+
 /** Compares a presented token with the expected one in constant time (both are hashed to equal length first). */
 export function tokenMatches(presented: unknown, expected: string): boolean {
   if (typeof presented !== 'string' || presented.length === 0) return false;
