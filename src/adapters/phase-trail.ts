@@ -5,24 +5,6 @@ import { TIMING_GROUP } from '../timing/auth';
 /** Phases of the seed's hook table that the framework adapters enter and leave. */
 export type AdapterPhase = 'rewrite' | 'access' | 'router' | 'plugin_iterator' | 'plugin' | 'header_filter';
 
-const BEFORE: Readonly<Record<AdapterPhase, string>> = {
-  rewrite: 'before:rewrite',
-  access: 'before:access',
-  router: 'before:router',
-  plugin_iterator: 'before:plugin_iterator',
-  plugin: 'before:plugin',
-  header_filter: 'before:header_filter',
-};
-
-const AFTER: Readonly<Record<AdapterPhase, string>> = {
-  rewrite: 'after:rewrite',
-  access: 'after:access',
-  router: 'after:router',
-  plugin_iterator: 'after:plugin_iterator',
-  plugin: 'after:plugin',
-  header_filter: 'after:header_filter',
-};
-
 /** One phase an adapter entered (a token to leave it by). */
 export interface PhaseEntry {
   readonly phase: AdapterPhase;
@@ -46,7 +28,7 @@ export class PhaseTrail {
   enter(phase: AdapterPhase, name?: string, id?: string): PhaseEntry {
     const entry: PhaseEntry = { phase };
     this.entries.push(entry);
-    context.with(this.requestContext, runHook, undefined, TIMING_GROUP, BEFORE[phase], name, id);
+    context.with(this.requestContext, runHook, undefined, TIMING_GROUP, `before:${phase}`, name, id);
     return entry;
   }
 
@@ -87,7 +69,7 @@ export class PhaseTrail {
   private leaveDownTo(index: number): void {
     while (this.entries.length > index) {
       const entry = this.entries.pop() as PhaseEntry;
-      context.with(this.requestContext, runHook, undefined, TIMING_GROUP, AFTER[entry.phase]);
+      context.with(this.requestContext, runHook, undefined, TIMING_GROUP, `after:${entry.phase}`);
     }
   }
 }
