@@ -1,10 +1,7 @@
-import http from 'node:http';
+import { send, type Reply } from '../helpers/http';
 
 /** A response as the admin tests read it. */
-export interface AdminReply {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
+export interface AdminReply extends Reply {
   /** The body parsed as JSON. */
   json(): Record<string, unknown>;
 }
@@ -20,31 +17,14 @@ export interface AdminRequest {
 }
 
 /** Sends one real HTTP request over a fresh connection and reads the whole response. */
-export function adminRequest(url: string, request: AdminRequest = {}): Promise<AdminReply> {
+export async function adminRequest(url: string, request: AdminRequest = {}): Promise<AdminReply> {
   const headers: Record<string, string> = { ...request.headers };
   if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
   if (request.body !== undefined && request.chunked !== true) {
     headers['content-length'] = String(Buffer.byteLength(request.body));
   }
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: request.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString();
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          json: () => JSON.parse(body) as Record<string, unknown>,
-        });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (request.body !== undefined) req.write(request.body);
-    req.end();
-  });
+  const reply = await send(url, headers, request.method, request.body);
+  return { ...reply, json: () => JSON.parse(reply.body) as Record<string, unknown> };
 }
 
 /** `PUT <url>/groups/<name>` with a JSON body. */

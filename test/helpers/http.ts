@@ -8,8 +8,17 @@ export interface Reply {
   readonly body: string;
 }
 
-/** Sends one request over a fresh connection and reads the whole response. */
-export function send(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+/**
+ * Sends one request over a fresh connection and reads the whole response.
+ * A `body` goes out as written: with chunked encoding unless `headers` give
+ * its Content-Length.
+ */
+export function send(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+  body?: string | Buffer,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -20,6 +29,7 @@ export function send(url: string, headers: Record<string, string> = {}, method =
       res.on('error', reject);
     });
     req.on('error', reject);
+    if (body !== undefined) req.write(body);
     req.end();
   });
 }
