@@ -176,6 +176,12 @@ describe('admin endpoint: createAdminHandler', () => {
   describe('refusals change nothing', () => {
     const enableBody = '{"alwaysEnabled": true}';
     const json = { 'content-type': 'application/json' };
+    const oversized: AdminRequest = {
+      method: 'PUT',
+      token: TOKEN,
+      headers: json,
+      body: `{"alwaysEnabled": true, "pad": "${'x'.repeat(17_000)}"}`,
+    };
     const cases: {
       title: string;
       path: string;
@@ -303,25 +309,14 @@ describe('admin endpoint: createAdminHandler', () => {
       {
         title: 'an oversized body with a Content-Length',
         path: `/groups/${GROUP}`,
-        request: {
-          method: 'PUT',
-          token: TOKEN,
-          headers: json,
-          body: `{"alwaysEnabled": true, "pad": "${'x'.repeat(17_000)}"}`,
-        },
+        request: oversized,
         status: 413,
         error: /larger than 16384 bytes/,
       },
       {
         title: 'an oversized chunked body',
         path: `/groups/${GROUP}`,
-        request: {
-          method: 'PUT',
-          token: TOKEN,
-          headers: json,
-          body: `{"alwaysEnabled": true, "pad": "${'x'.repeat(17_000)}"}`,
-          chunked: true,
-        },
+        request: { ...oversized, chunked: true },
         status: 413,
         error: /larger than 16384 bytes/,
       },
