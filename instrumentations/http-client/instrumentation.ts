@@ -1,6 +1,7 @@
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type * as http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { removeHeaders } from '../../src/server/raw-headers';
 import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
 import { nestDownstreamOutput } from '../common/downstream-output';
 import { endOperationWithError } from '../common/end-operation';
@@ -77,8 +78,10 @@ function followRequest(request: ClientRequest, operation: TimingOperation): void
 }
 
 function followResponse(response: IncomingMessage, operation: TimingOperation): void {
+  // Once nested, the output is part of this request's own: removed before the
+  // application sees the response, so that a proxy does not pass it on.
   const header = operation.outputHeader;
-  if (nestDownstreamOutput(operation, response.headers[header])) removeResponseHeader(response, header);
+  if (nestDownstreamOutput(operation, response.headers[header])) removeHeaders(response, [header]);
   const status = response.statusCode ?? 0;
   operation.setAttributes({ 'http.response.status_code': status });
   if (status >= 400) operation.markFailed(`HTTP ${status}`, String(status));
@@ -87,17 +90,4 @@ function followResponse(response: IncomingMessage, operation: TimingOperation): 
     else if (event === 'error') operation.end(args[0]);
     else if (event === 'aborted') operation.end(new Error('response aborted'));
   });
-}
-
-/**
- * Removes a downstream output once nested, before the application sees the
- * response: it is now part of this request's own output, and a proxy that
- * forwards response headers would otherwise pass it on.
- */
-function removeResponseHeader(response: IncomingMessage, lowerName: string): void {
-  Reflect.deleteProperty(response.headers, lowerName);
-  const raw = response.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
-    if (raw[i].toLowerCase() === lowerName) raw.splice(i, 2);
-  }
 }

@@ -1,4 +1,6 @@
-/** Reading `IncomingMessage.rawHeaders` without building the parsed headers object. */
+import type { IncomingMessage } from 'node:http';
+
+/** `IncomingMessage` headers: reading `rawHeaders` without building the parsed headers object, and removing headers. */
 
 /** True if a raw header name starts with `lowerPrefix`, compared without case and without allocating. */
 export function hasHeaderWithPrefix(rawHeaders: readonly string[], lowerPrefix: string): boolean {
@@ -27,4 +29,13 @@ export function hasHeaderContaining(rawHeaders: readonly string[], lowerName: st
     }
   }
   return false;
+}
+
+/** Removes headers `lowerNames` from a message's parsed and raw headers, before the application reads them. */
+export function removeHeaders(message: IncomingMessage, lowerNames: readonly string[]): void {
+  for (const name of lowerNames) Reflect.deleteProperty(message.headers, name);
+  const raw = message.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (lowerNames.includes(raw[i].toLowerCase())) raw.splice(i, 2);
+  }
 }

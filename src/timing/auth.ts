@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest } from '../core/groups';
 import { activeRequestScope, type RequestScope } from '../core/request-scope';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
-import { hasHeaderWithPrefix } from '../server/raw-headers';
+import { hasHeaderWithPrefix, removeHeaders } from '../server/raw-headers';
 import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
 import type { TimingSettings } from './settings';
@@ -36,7 +36,7 @@ function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, r
   const value = headers[names.request];
   const token = headers[names.token];
   const log = headers[names.log];
-  removeRequestHeaders(req, [names.request, names.token, names.log]);
+  removeHeaders(req, [names.request, names.token, names.log]);
   if (value !== '*') return;
 
   const scope = activeRequestScope();
@@ -139,12 +139,4 @@ function parentContext(headers: IncomingMessage['headers']): Context {
   const active = context.active();
   if (trace.getSpan(active) !== undefined) return active;
   return propagation.extract(active, headers);
-}
-
-function removeRequestHeaders(req: IncomingMessage, lowerNames: readonly string[]): void {
-  for (const name of lowerNames) Reflect.deleteProperty(req.headers, name);
-  const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
-    if (lowerNames.includes(raw[i].toLowerCase())) raw.splice(i, 2);
-  }
 }
