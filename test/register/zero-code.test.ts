@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeAt, type Tree } from '../helpers/debugged';
-import { close, listen, send } from '../helpers/http';
+import { close, listen, send, type Reply } from '../helpers/http';
 import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { AppProcess, eventually } from './app-process';
@@ -43,10 +43,12 @@ describe('zero-code start (dynamic-hooks/register)', function () {
     return receiver.spans.filter((span) => span.serviceName === service);
   }
 
-  function debugTree(reply: { headers: http.IncomingHttpHeaders }): Tree {
+  /** Sends `X-Request-Debug: *` to `url`: the reply and the tree of its header output. */
+  async function debugRequest(url: string): Promise<{ reply: Reply; tree: Tree }> {
+    const reply = await send(url, { 'X-Request-Debug': '*' });
     const output = reply.headers['x-request-debug-output'];
     expect(output, 'X-Request-Debug-Output').to.be.a('string');
-    return JSON.parse(output as string) as Tree;
+    return { reply, tree: JSON.parse(output as string) as Tree };
   }
 
   before(async () => {
@@ -77,9 +79,8 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       expect(plain.body).to.equal('upstream');
       expect(plain.headers).to.not.have.property('x-request-debug-output');
 
-      const reply = await send(url, { 'X-Request-Debug': '*' });
+      const { reply, tree } = await debugRequest(url);
       expect(reply.body).to.equal('upstream');
-      const tree = debugTree(reply);
       expect(nodeAt(tree, 'rewrite').total_time).to.be.a('number');
       expect(nodeAt(tree, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
       expect(nodeAt(tree, 'external_http', `http://${upstreamHost}`, 'http_request').total_time).to.be.a('number');
@@ -116,7 +117,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
         EXIT_AFTER_REQUESTS: '1',
       });
       const url = await app.ready();
-      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      const { tree } = await debugRequest(url);
       expect(await app.exited).to.deep.equal({ code: 3, signal: null });
       expect(spansOf(service).map((s) => s.traceId)).to.include(tree.trace_id);
       expect(app.stderr).to.equal('');
@@ -129,14 +130,14 @@ describe('zero-code start (dynamic-hooks/register)', function () {
         APP_HANDLES_SIGTERM: '1',
       });
       const url = await app.ready();
-      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      const { tree } = await debugRequest(url);
       await sleep(200);
       expect(spansOf(service), 'spans wait in the batch processor').to.have.length(0);
       app.child.kill('SIGTERM');
       await app.waitFor(/app: SIGTERM/);
       await eventually(() => spansOf(service).some((s) => s.traceId === tree.trace_id), 'the flushed spans');
       expect(app.child.exitCode, 'the app decides when to stop').to.equal(null);
-      const later = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      const { tree: later } = await debugRequest(url);
       expect(nodeAt(later, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
       expect(app.stderr).to.equal('');
     });
@@ -148,7 +149,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       });
       await app.waitFor(/sigterm-listeners=1\n/);
       const url = await app.ready();
-      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      const { tree } = await debugRequest(url);
       app.child.kill('SIGTERM');
       expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
       const roots = spansOf(service).filter((s) => s.name === 'request_debug GET');
@@ -162,7 +163,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
         OTEL_LOG_LEVEL: 'error',
         DYNAMIC_HOOKS_INSTRUMENTATIONS: 'http-client',
       });
-      const tree = debugTree(await send(await app.ready(), { 'X-Request-Debug': '*' }));
+      const { tree } = await debugRequest(await app.ready());
       expect(Object.keys(tree.child ?? {}))
         .to.include('external_http')
         .and.not.include.members(['dns']);
@@ -209,7 +210,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       expect(JSON.parse(plain.body)).to.deep.include({ value: null, upstream: 'upstream' });
       expect(plain.headers).to.not.have.property('x-request-debug-output');
 
-      const tree = debugTree(await send(url, { 'X-Request-Debug': '*' }));
+      const { tree } = await debugRequest(url);
       expect(nodeAt(tree, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
       expect(nodeAt(tree, 'redis', 'get').total_time, 'ioredis, seen through the ESM loader').to.be.a('number');
       expect(Object.keys(tree.child ?? {})).to.include('external_http');
