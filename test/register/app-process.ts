@@ -64,12 +64,3 @@ function withoutTelemetryVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     Object.entries(env).filter(([name]) => !name.startsWith('OTEL_') && !name.startsWith('DYNAMIC_HOOKS_')),
   );
 }
-
-/** Polls `check` until it holds, or fails naming `what` after `timeoutMs`. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}

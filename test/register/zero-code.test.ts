@@ -5,7 +5,8 @@ import { nodeAt, type Tree } from '../helpers/debugged';
 import { close, listen, send, type Reply } from '../helpers/http';
 import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { AppProcess, eventually } from './app-process';
+import { eventually } from '../helpers/timing-harness';
+import { AppProcess } from './app-process';
 
 // Real application processes with no telemetry code, started by
 // `node --require dynamic-hooks/register` / `--import dynamic-hooks/register`
@@ -135,7 +136,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       expect(spansOf(service), 'spans wait in the batch processor').to.have.length(0);
       app.child.kill('SIGTERM');
       await app.waitFor(/app: SIGTERM/);
-      await eventually(() => spansOf(service).some((s) => s.traceId === tree.trace_id), 'the flushed spans');
+      await eventually(() => spansOf(service).some((s) => s.traceId === tree.trace_id), 10_000);
       expect(app.child.exitCode, 'the app decides when to stop').to.equal(null);
       const { tree: later } = await debugRequest(url);
       expect(nodeAt(later, 'dns', 'localhost', 'resolve').total_time).to.be.a('number');
@@ -217,7 +218,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
 
       app.child.kill('SIGINT');
       expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGINT' });
-      await eventually(() => spansOf(service).length > 0, 'the spans');
+      await eventually(() => spansOf(service).length > 0, 10_000);
       const spans = spansOf(service);
       expect(spans.map((s) => s.name)).to.include.members(['request_debug GET', 'resolve', 'get', 'http_request']);
       expect(new Set(spans.map((s) => s.traceId))).to.deep.equal(new Set([tree.trace_id]));
