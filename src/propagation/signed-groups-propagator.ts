@@ -8,6 +8,7 @@ import {
   type TextMapPropagator,
   type TextMapSetter,
 } from '@opentelemetry/api';
+import { parseTraceParent, TRACE_PARENT_HEADER } from '@opentelemetry/core';
 import { requestScopeOf } from '../core/request-scope';
 import { debugRequestOfScope } from '../timing/debug-request';
 import { activeTimingToken, configuredToken } from '../timing/token';
@@ -40,7 +41,6 @@ export interface SignedGroupsPropagatorConfig {
   maxAgeSeconds?: number;
 }
 
-const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}/;
 const DEFAULT_MAX_AGE = 300;
 
 /**
@@ -163,14 +163,13 @@ function includesPrefix(header: string | string[]): boolean {
   return typeof header === 'string' ? header.includes(ENTRY_PREFIX) : header.some((h) => h.includes(ENTRY_PREFIX));
 }
 
-/** The trace the carrier continues: an extracted remote span context, else its `traceparent`. */
+/** The trace the carrier continues: an extracted remote span context, else its `traceparent` (parsed as the W3C trace-context propagator parses it). */
 function carrierTraceId(ctx: Context, carrier: unknown, getter: TextMapGetter): string | undefined {
   const spanContext = trace.getSpanContext(ctx);
   if (spanContext?.isRemote === true && isSpanContextValid(spanContext)) return spanContext.traceId;
-  const header = getter.get(carrier, 'traceparent');
+  const header = getter.get(carrier, TRACE_PARENT_HEADER);
   const value = Array.isArray(header) ? header[0] : header;
-  const traceId = value === undefined ? undefined : TRACEPARENT.exec(value.trim())?.[1];
-  return traceId === undefined || /^0+$/.test(traceId) ? undefined : traceId;
+  return value === undefined ? undefined : (parseTraceParent(value)?.traceId ?? undefined);
 }
 
 /** `ctx` whose baggage (as the W3C baggage propagator extracted it) no longer holds our entries. */
