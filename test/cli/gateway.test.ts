@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { createGateway as CreateGateway, Gateway } from '../../examples/gateway/gateway';
@@ -102,8 +101,7 @@ describe('cli: dynamic-hooks debug and show against examples/gateway', () => {
         { name: 'large', paths: ['/large'], service: 'fast', plugins: Array.from({ length: 40 }, () => external) },
       ],
     });
-    await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+    base = await listen(gateway.server);
     work = mkdtempSync(join(tmpdir(), 'dynamic-hooks-cli-'));
   });
   after(async () => {
