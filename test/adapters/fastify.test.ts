@@ -206,14 +206,12 @@ describe('Fastify adapter (fastifyTiming)', () => {
       const { reply, logged } = await debugRequest(`${url}/`);
       expect(reply.body).to.equal('ok');
       expect(childNames(nodeAt(logged, 'access', 'plugins', 'once'))).to.deep.equal(['once#0']);
-      expect(occurrences(logged, 'plugins'), 'hooks registered once').to.equal(1);
+      expect(
+        allNames(logged).filter((name) => name === 'plugins'),
+        'hooks registered once',
+      ).to.have.length(1);
     } finally {
       await twice.close();
     }
   });
 });
-
-/** How many nodes of the tree are named `name`. */
-function occurrences(tree: Record<string, unknown>, name: string): number {
-  return JSON.stringify(tree).split(`"${name}":`).length - 1;
-}
