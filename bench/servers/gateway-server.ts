@@ -1,14 +1,13 @@
 // The gateway of examples/gateway in front of a loopback upstream (a plain
-// hello-world server in its own process), for the gateway benchmark, in one of these setups (argv[2]): plain (no
-// OpenTelemetry at all); sdk (the NodeSDK and its context manager, no
-// instrumentation: the context manager stays idle); propagation (the same,
-// plus one OpenTelemetry context.with per incoming request, the floor any
-// context propagation pays: on Node 20 it switches AsyncLocalStorage's
-// promise hooks on); timing (NodeSDK with getTimingInstrumentations(); the
-// client decides whether requests are debugged); timing-debug-scopes (the
-// same with scopeEveryRequest: false, so only debugged requests get a
-// request scope). Prints "ready <url>"; answers "stats" on stdin (see
-// stats.cjs).
+// hello-world server in its own process), for the gateway benchmark, in one
+// of these setups (argv[2]): plain (no OpenTelemetry at all); propagation
+// (the NodeSDK and its context manager, no instrumentation, and one
+// OpenTelemetry context.with per incoming request: the floor any context
+// propagation pays, as on Node 20 it switches AsyncLocalStorage's promise
+// hooks on); timing (NodeSDK with getTimingInstrumentations(); the client
+// decides whether requests are debugged); timing-debug-scopes (the same with
+// scopeEveryRequest: false, so only debugged requests get a request scope).
+// Prints "ready <url>"; answers "stats" on stdin (see stats.cjs).
 import { context, createContextKey } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
@@ -36,7 +35,7 @@ process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
 const setup = process.argv[2];
 const timed = setup === 'timing' || setup === 'timing-debug-scopes';
-if (timed || setup === 'sdk' || setup === 'propagation') {
+if (timed || setup === 'propagation') {
   new NodeSDK({
     spanProcessors: [new BatchSpanProcessor(noopExporter)],
     sampler: new RequestDebugSampler(new AlwaysOffSampler()),
