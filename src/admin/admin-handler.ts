@@ -38,7 +38,11 @@ const LOG_PREFIX = 'dynamic-hooks admin:';
  * @throws TypeError when `options.token` is missing or empty, or `options.basePath` is not a path.
  */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
-  const settings = adminSettings(options);
+  return adminHandler(adminSettings(options));
+}
+
+/** The handler of {@link createAdminHandler}, for settings already validated. */
+export function adminHandler(settings: AdminSettings): AdminHandler {
   return function dynamicHooksAdmin(req, res, next) {
     const path = pathUnderBase(req.url, settings.basePath);
     if (path === undefined) {

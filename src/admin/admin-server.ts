@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopback } from '../timing/client-address';
-import { createAdminHandler } from './admin-handler';
+import { adminHandler } from './admin-handler';
 import { adminSettings, serverAddress, type AdminServerOptions } from './options';
 
 /** A running admin server, from {@link startAdminServer}. */
@@ -29,10 +29,9 @@ export interface AdminServer {
  * (e.g. `EADDRINUSE`).
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const handler = createAdminHandler(options);
-  const { basePath } = adminSettings(options);
+  const settings = adminSettings(options);
   const { port, host } = serverAddress(options);
-  const server = http.createServer(handler);
+  const server = http.createServer(adminHandler(settings));
   server.requestTimeout = 10_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -47,7 +46,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   const address = server.address() as AddressInfo;
   const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${hostInUrl}:${address.port}${basePath}`;
+  const url = `http://${hostInUrl}:${address.port}${settings.basePath}`;
   if (!isLoopback(address.address)) {
     diag.warn(`dynamic-hooks admin: listening on ${url}, beyond loopback; the token travels in clear text`);
   } else {
