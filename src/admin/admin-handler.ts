@@ -31,7 +31,8 @@ const LOG_PREFIX = 'dynamic-hooks admin:';
  *
  * Every request must carry `Authorization: Bearer <token>` (401 without,
  * 403 with a wrong one; compared in constant time). Unknown groups (404),
- * bad bodies (400, 413 over 16 KB) and wrong methods (405) change nothing.
+ * bad bodies (400, 413 over 16 KB, 415 compressed) and wrong methods (405)
+ * change nothing.
  * Changes are logged with `diag.info`, refusals with `diag.warn`; the
  * token is never logged.
  *
