@@ -18,10 +18,10 @@ export interface DebugReply {
 /** The request headers that ask for debugging: the user's `-H` headers, then ours (which win). */
 export function debugHeaders(command: DebugCommand): Record<string, string> {
   const headers: Record<string, string> = {};
-  const ours = new Set([command.headerPrefix, `${command.headerPrefix}-Token`, `${command.headerPrefix}-Log`]);
-  const oursLower = new Set([...ours].map((name) => name.toLowerCase()));
+  const prefix = command.headerPrefix.toLowerCase();
+  const ours = new Set([prefix, `${prefix}-token`, `${prefix}-log`]);
   for (const [name, value] of command.headers) {
-    if (!oursLower.has(name.toLowerCase())) headers[name] = value;
+    if (!ours.has(name.toLowerCase())) headers[name] = value;
   }
   headers[command.headerPrefix] = '*';
   if (command.token !== undefined) headers[`${command.headerPrefix}-Token`] = command.token;
