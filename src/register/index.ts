@@ -3,8 +3,9 @@
  * dynamic-hooks/register app.js` (CommonJS) or `node --import
  * dynamic-hooks/register app.mjs` (ESM, which also registers the
  * import-in-the-middle loader) starts the OpenTelemetry NodeSDK with the
- * timing module and every library instrumentation, configured by the
- * `OTEL_*` and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
+ * timing module and the library instrumentations (all of them unless
+ * `DYNAMIC_HOOKS_INSTRUMENTATIONS` names some), configured by the `OTEL_*`
+ * and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
  * when the process ends. Loading it more than once, from one copy of the
  * package or several, starts one SDK.
  *
