@@ -4,6 +4,7 @@ import http from 'node:http';
 import { close, listen } from '../helpers/http';
 import { nodeAt, runInRequest, spanPath } from '../helpers/debugged';
 import { libraryInstrumentations } from '../helpers/library-instrumentations';
+import { releaseRequestScopes } from '../helpers/scopes';
 import { eventually, timingHarness } from '../helpers/timing-harness';
 
 describe('UndiciInstrumentation (fetch)', () => {
@@ -70,6 +71,8 @@ describe('UndiciInstrumentation (fetch)', () => {
 
   it("listens to undici's channels only while the timing group is enabled somewhere", async () => {
     const channel = diagnosticsChannel.channel('undici:request:create');
+    await releaseRequestScopes(); // scopes other suites left to the garbage collector
+    await eventually(() => !channel.hasSubscribers);
     await runInRequest(async () => {
       expect(channel.hasSubscribers, 'during a debugged request').to.equal(true);
       return (await fetch(upstreamUrl)).text();

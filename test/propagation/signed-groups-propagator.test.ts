@@ -18,6 +18,7 @@ import {
   SignedGroupsPropagator,
   withRequestScope,
 } from '../../src';
+import { releaseRequestScopes } from '../helpers/scopes';
 import { timingHarness } from '../helpers/timing-harness';
 
 const TOKEN = 'shared-secret';
@@ -75,6 +76,9 @@ function respell(last: string): string {
 }
 
 describe('SignedGroupsPropagator', () => {
+  // The scopes opened here are left to the garbage collector; release them for the suites that follow.
+  after(() => releaseRequestScopes());
+
   it('injects the request groups, signed, after the application baggage', () => {
     const carrier = injected(['timing', 'my_group'], { tenant: 'acme' });
     expect(carrier.traceparent).to.equal(TRACEPARENT);
