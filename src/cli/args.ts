@@ -1,10 +1,5 @@
 import { parseArgs } from 'node:util';
-
-/** The header prefix the timing module uses unless configured otherwise. */
-export const DEFAULT_HEADER_PREFIX = 'X-Request-Debug';
-
-/** Environment variable holding the debug token (the one the server reads too). */
-export const TOKEN_ENV = 'DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN';
+import { DEFAULT_HEADER_PREFIX, HEADER_NAME, TOKEN_ENV } from '../timing/names';
 
 /** How the waterfall is drawn, from the flags both commands share. */
 export interface DrawFlags {
@@ -96,7 +91,6 @@ const OPTIONS = {
 } as const;
 
 const DEBUG_ONLY = ['token', 'header', 'request', 'data', 'log', 'header-prefix', 'timeout', 'insecure'] as const;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Parses the arguments after the program name. Throws a `UsageError` that

@@ -1,5 +1,6 @@
 import { HEADER_OUTPUT_LIMIT, LOG_PART_LIMIT, LOG_PREFIX } from '../timing/output';
-import { TOKEN_ENV, type DebugCommand } from './args';
+import { TOKEN_ENV } from '../timing/names';
+import type { DebugCommand } from './args';
 import type { DebugReply } from './request';
 import { printable, wrap } from './render';
 import type { Truncation } from './waterfall';

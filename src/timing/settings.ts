@@ -2,6 +2,7 @@ import { diag, type Tracer } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { TrustedProxies } from './client-address';
 import { defaultLogger, type RequestDebugLogger } from './logger';
+import { DEFAULT_HEADER_PREFIX, HEADER_NAME } from './names';
 import { configuredToken, generateToken } from './token';
 
 /** Configuration of `TimingInstrumentation`. */
@@ -55,9 +56,6 @@ export interface TimingSettings {
   readonly tracer: () => Tracer;
 }
 
-const DEFAULT_PREFIX = 'X-Request-Debug';
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-
 /** The environment overrides the code: operators switch the feature without a redeploy. */
 export function resolveSettings(
   config: TimingInstrumentationConfig,
@@ -67,7 +65,7 @@ export function resolveSettings(
   const requestDebug = parseSwitch(env.DYNAMIC_HOOKS_REQUEST_DEBUG) ?? config.requestDebug ?? true;
   if (typeof requestDebug !== 'boolean') throw new TypeError('requestDebug must be a boolean');
   const token = configuredToken(config.token, env);
-  const prefix = config.headerPrefix ?? DEFAULT_PREFIX;
+  const prefix = config.headerPrefix ?? DEFAULT_HEADER_PREFIX;
   if (typeof prefix !== 'string' || !HEADER_NAME.test(prefix)) {
     throw new TypeError(`headerPrefix must be a valid header name, got ${JSON.stringify(prefix)}`);
   }

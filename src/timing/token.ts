@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { TOKEN_ENV } from './names';
 
 /** A fresh random debug token. */
 export function generateToken(): string {
@@ -12,7 +13,7 @@ export function generateToken(): string {
  * not a non-empty string.
  */
 export function configuredToken(token: unknown, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const fromEnv = env.DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN;
+  const fromEnv = env[TOKEN_ENV];
   const configured = fromEnv !== undefined && fromEnv !== '' ? fromEnv : token;
   if (configured === undefined) return undefined;
   if (typeof configured !== 'string' || configured.length === 0) {
