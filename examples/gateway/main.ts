@@ -1,7 +1,8 @@
 // `npm run demo`: an upstream, the gateway in front of it (with the timing
 // module and every instrumentation registered in the OpenTelemetry NodeSDK),
 // and one debug request through it; prints the timing tree it returned in
-// its header and the full tree from the log. With OTEL_EXPORTER_OTLP_ENDPOINT
+// its header and the full tree from the log, each also drawn as the
+// `dynamic-hooks` CLI draws it. With OTEL_EXPORTER_OTLP_ENDPOINT
 // set (e.g. http://localhost:4318 and `docker compose up -d`), the spans go to
 // Jaeger as well.
 import { endpoint, logLines, recorded, sdk } from './telemetry';
@@ -12,6 +13,16 @@ import { startRedisServer, type RedisServer } from '../../test/helpers/redis-ser
 import type { GatewayConfig, PluginConfig } from './config';
 import { createGateway } from './gateway';
 import { createUpstream } from './upstream';
+import { PLAIN_STYLE, renderWaterfall } from '../../src/cli/render';
+import { reassembleLogLines, type OutputJson } from '../../src/cli/tree-input';
+import { toWaterfall } from '../../src/cli/waterfall';
+
+/** The tree as the `dynamic-hooks` CLI draws it: block characters on a terminal, ASCII otherwise. */
+function waterfall(output: OutputJson): string {
+  const tty = process.stdout.isTTY;
+  const style = tty ? { unicode: true, color: false, width: Math.min(process.stdout.columns, 120) } : PLAIN_STYLE;
+  return renderWaterfall(toWaterfall(output), style).join('\n');
+}
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,10 +64,14 @@ async function main(): Promise<void> {
   });
   console.log(`status ${reply.status}, body: ${reply.body.trim()}\n`);
   console.log('X-Request-Debug-Output (written with the response headers):');
-  console.log(JSON.stringify(JSON.parse(reply.output ?? '{}'), null, 2));
+  console.log(reply.output ?? '(none)');
+  if (reply.output !== undefined) console.log(`\n${waterfall(JSON.parse(reply.output) as OutputJson)}`);
   await new Promise((resolve) => setTimeout(resolve, 50));
   console.log('\nlog output (after the response, with body_filter, log and upstream streaming):');
   for (const line of logLines) console.log(line);
+  const [logged] = reassembleLogLines(logLines).trees;
+  if (logged !== undefined) console.log(`\n${waterfall(logged)}`);
+  console.log('\n(the same drawing for any server: npx dynamic-hooks debug <url>)');
   const spans = recorded.getFinishedSpans();
   console.log(
     `\n${spans.length} spans recorded in trace ${spans[0]?.spanContext().traceId ?? '-'}` +
