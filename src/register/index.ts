@@ -6,17 +6,26 @@
  * timing module and the library instrumentations (all of them unless
  * `DYNAMIC_HOOKS_INSTRUMENTATIONS` names some), configured by the `OTEL_*`
  * and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
- * when the process ends. Loading it more than once, from one copy of the
+ * when the process ends. With `DYNAMIC_HOOKS_ADMIN_PORT` and
+ * `DYNAMIC_HOOKS_ADMIN_TOKEN` set it also starts the admin endpoint (see
+ * `startAdminServer`). Loading it more than once, from one copy of the
  * package or several, starts one SDK.
  *
  * @packageDocumentation
  */
+import { startAdminFromEnv } from './admin-from-env';
 import type { Flushable } from './flush-at-exit';
 import { startSdkFromEnv } from './start-sdk';
 
 const STARTED = Symbol.for('dynamic-hooks.register');
 const registry = globalThis as { [STARTED]?: Flushable };
-const telemetry = (registry[STARTED] ??= startSdkFromEnv());
+const telemetry = (registry[STARTED] ??= start());
+
+function start(): Flushable {
+  const started = startSdkFromEnv();
+  void startAdminFromEnv();
+  return started;
+}
 
 /**
  * Exports pending spans and stops the SDK. An application that ends itself

@@ -225,4 +225,47 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       expect(app.stderr).to.equal('');
     });
   });
+
+  describe('admin endpoint: DYNAMIC_HOOKS_ADMIN_PORT and DYNAMIC_HOOKS_ADMIN_TOKEN', () => {
+    const TOKEN = 'operator-secret';
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+
+    it('starts on loopback, switches a group for the whole process, and does not keep the app alive', async () => {
+      const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], {
+        DYNAMIC_HOOKS_ADMIN_PORT: '0',
+        DYNAMIC_HOOKS_ADMIN_TOKEN: TOKEN,
+        OTEL_LOG_LEVEL: 'info',
+        EXIT_AFTER_REQUESTS: '1',
+      });
+      const admin = (
+        await app.waitFor(/dynamic-hooks admin: listening on (http:\/\/127\.0\.0\.1:\d+\/dynamic-hooks)/)
+      )[1];
+
+      expect((await send(`${admin}/groups`)).status, 'no token').to.equal(401);
+      const before = await send(`${admin}/groups/timing`, auth);
+      expect(JSON.parse(before.body)).to.include({ name: 'timing', alwaysEnabled: false });
+      const put = await send(`${admin}/groups/timing`, auth, 'PUT', '{"alwaysEnabled":true}');
+      expect(put.status).to.equal(200);
+      expect(JSON.parse((await send(`${admin}/groups/timing`, auth)).body)).to.include({ alwaysEnabled: true });
+
+      // The app ends on its own after one request, the admin server still listening.
+      expect((await send(await app.ready())).body).to.equal('upstream');
+      expect(await app.exited).to.deep.equal({ code: 3, signal: null });
+    });
+
+    it('refuses to start without a token or with a bad port, and the app runs on', async () => {
+      for (const env of [
+        { DYNAMIC_HOOKS_ADMIN_PORT: '0' },
+        { DYNAMIC_HOOKS_ADMIN_PORT: 'http', DYNAMIC_HOOKS_ADMIN_TOKEN: TOKEN },
+      ]) {
+        const app = startApp(['--require', 'dynamic-hooks/register', CJS_APP], { ...env, OTEL_LOG_LEVEL: 'info' });
+        const url = await app.ready();
+        expect((await send(url)).body).to.equal('upstream');
+        const reason = env.DYNAMIC_HOOKS_ADMIN_TOKEN === undefined ? 'TOKEN is required' : 'must be a port number';
+        await eventually(() => app.stderr.includes(reason) || app.stdout.includes(reason));
+        expect(`${app.stdout}${app.stderr}`).to.contain('admin endpoint not started');
+        expect(app.stdout).to.not.contain('dynamic-hooks admin: listening');
+      }
+    });
+  });
 });

@@ -1,0 +1,42 @@
+import { diag } from '@opentelemetry/api';
+import { startAdminServer, type AdminServer } from '../admin/admin-server';
+
+/**
+ * Starts the admin endpoint for `dynamic-hooks/register` when
+ * `DYNAMIC_HOOKS_ADMIN_PORT` is set (`0`: any free port, logged through
+ * diag at info): bound to `DYNAMIC_HOOKS_ADMIN_HOST` (default `127.0.0.1`),
+ * protected by `DYNAMIC_HOOKS_ADMIN_TOKEN`, which is required. Its server
+ * does not keep the process alive. A bad setting or a failed listen is
+ * reported through diag and leaves the application running without the
+ * endpoint; it never throws. Resolves with the server, or `undefined`.
+ */
+export async function startAdminFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<AdminServer | undefined> {
+  const portText = env.DYNAMIC_HOOKS_ADMIN_PORT;
+  if (portText === undefined || portText === '') return undefined;
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    refuse(`DYNAMIC_HOOKS_ADMIN_PORT must be a port number (0-65535), got ${JSON.stringify(portText)}`);
+    return undefined;
+  }
+  const token = env.DYNAMIC_HOOKS_ADMIN_TOKEN;
+  if (token === undefined || token === '') {
+    refuse('DYNAMIC_HOOKS_ADMIN_TOKEN is required');
+    return undefined;
+  }
+  const host =
+    env.DYNAMIC_HOOKS_ADMIN_HOST === undefined || env.DYNAMIC_HOOKS_ADMIN_HOST === ''
+      ? undefined
+      : env.DYNAMIC_HOOKS_ADMIN_HOST;
+  try {
+    const admin = await startAdminServer({ token, port, host });
+    admin.server.unref();
+    return admin;
+  } catch (error) {
+    refuse(String(error));
+    return undefined;
+  }
+}
+
+function refuse(reason: string): void {
+  diag.error(`dynamic-hooks/register: admin endpoint not started: ${reason}`);
+}
