@@ -15,6 +15,7 @@ import {
   withGroupsEnabled,
   withRequestScope,
 } from '../../src';
+import { collectGarbage } from '../helpers/scopes';
 
 let seq = 0;
 function freshGroup(): string {
@@ -23,16 +24,6 @@ function freshGroup(): string {
 
 function enabledScopes(group: string): number | undefined {
   return listGroups().find((g) => g.name === group)?.enabledScopes;
-}
-
-/** Runs a full GC and lets FinalizationRegistry callbacks run. */
-async function collectGarbage(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('run the tests with --expose-gc (see .mocharc.json)');
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await sleep(10);
-  }
 }
 
 describe('request scopes', () => {
