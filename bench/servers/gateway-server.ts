@@ -8,7 +8,6 @@
 // decides whether requests are debugged); timing-debug-scopes (the same with
 // scopeEveryRequest: false, so only debugged requests get a request scope).
 // Prints "ready <url>"; answers "stats" on stdin (see stats.cjs).
-import { context, createContextKey } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -22,6 +21,8 @@ import { RequestDebugSampler } from '../../src';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { answerStats, countRequest } = require('./stats.cjs') as { answerStats: () => void; countRequest: () => void };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { propagateContext } = require('./propagate-context.cjs') as { propagateContext: (server: http.Server) => void };
 
 const noopExporter: SpanExporter = {
   export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
@@ -41,16 +42,6 @@ if (timed || setup === 'propagation') {
   }).start();
 } else if (setup !== 'plain') {
   throw new Error(`unknown setup ${setup}`);
-}
-
-/** Runs every request of `server` in a context of its own, as a propagating instrumentation would. */
-function propagateContext(server: http.Server): void {
-  const key = createContextKey('bench request');
-  const emit = server.emit as (this: http.Server, ...args: unknown[]) => boolean;
-  server.emit = function (this: http.Server, ...args: unknown[]): boolean {
-    if (args[0] !== 'request') return emit.apply(this, args);
-    return context.with(context.active().setValue(key, true), () => emit.apply(this, args));
-  };
 }
 
 /**

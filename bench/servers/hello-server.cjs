@@ -50,15 +50,7 @@ const server = http.createServer((_req, res) => {
   countRequest();
   res.end('hello world');
 });
-if (mode === 'propagation') {
-  const { context, createContextKey } = require('@opentelemetry/api');
-  const key = createContextKey('bench request');
-  const emit = server.emit;
-  server.emit = function (event) {
-    if (event !== 'request') return emit.apply(this, arguments);
-    return context.with(context.active().setValue(key, true), () => emit.apply(this, arguments));
-  };
-}
+if (mode === 'propagation') require('./propagate-context.cjs').propagateContext(server);
 answerStats();
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`ready http://127.0.0.1:${server.address().port}\n`);
