@@ -1,0 +1,52 @@
+// Makes sure the real peers the tests talk to are installed before `npm test`
+// runs: redis-server, dnsmasq, and openssl (for the TLS tests' certificates).
+// As root with apt-get, it installs the missing ones from Debian; otherwise it
+// prints the one command that does and exits 1, so no test is silently skipped.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Command the tests run -> the Debian package that provides it. */
+const PEERS = { 'redis-server': 'redis-server', dnsmasq: 'dnsmasq-base', openssl: 'openssl' };
+const SEARCH = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+
+function installed(command) {
+  return SEARCH.some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return result.status === 0;
+}
+
+const missing = Object.entries(PEERS)
+  .filter(([command]) => !installed(command))
+  .map(([, pkg]) => pkg);
+if (missing.length > 0) {
+  const install = ['install', '-y', '-qq', '--no-install-recommends', ...missing];
+  const canInstall = process.getuid?.() === 0 && installed('apt-get');
+  if (!canInstall) {
+    console.error(`npm test needs ${missing.join(', ')}: run \`sudo apt-get install -y ${missing.join(' ')}\``);
+    process.exit(1);
+  }
+  console.error(`npm test: installing ${missing.join(', ')} with apt-get`);
+  if (!run('apt-get', ['update', '-qq']) || !run('apt-get', install)) {
+    console.error(`npm test: apt-get could not install ${missing.join(', ')}`);
+    process.exit(1);
+  }
+  const still = Object.keys(PEERS).filter((command) => !installed(command));
+  if (still.length > 0) {
+    console.error(`npm test: ${still.join(', ')} still not found after apt-get install`);
+    process.exit(1);
+  }
+}
