@@ -1,5 +1,5 @@
 import { findGroup, groupState, type GroupState, type NamedHookHandler } from './group-state';
-import { reportHandlerFailure } from './report-failure';
+import { reportHandlerFailure, reportRejection } from './report-failure';
 import { isActive } from './request-scope';
 import { checkFunction, checkGroupName } from './validate';
 
@@ -36,10 +36,14 @@ export function runHook(group: string, name: string, ...args: unknown[]): unknow
 function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unknown {
   const handler = state.namedHooks.get(name) as ((...a: unknown[]) => unknown) | undefined;
   if (handler === undefined) return undefined;
+  let returned: unknown;
   try {
-    return handler(...args);
+    returned = handler(...args);
   } catch (error) {
     reportHandlerFailure(state.name, name, error);
     return undefined;
   }
+  // The caller gets the promise back and may await it; a rejection nobody awaits is reported, never unhandled.
+  if (returned !== undefined) reportRejection(returned, state.name, () => name);
+  return returned;
 }
