@@ -19,7 +19,12 @@ type MethodOf<P, K extends keyof P> = P[K];
  * own properties and own symbols. `maxArgs` (`0..8` or `'varargs'`) is how
  * many arguments the handlers receive.
  *
- * @returns a function that restores the original.
+ * If `parent[key]` cannot be replaced (frozen, read-only, a setter that
+ * throws, a Proxy that returns something else on read), it throws a
+ * TypeError and leaves nothing behind.
+ *
+ * @returns a function that restores the original; hooks on one function
+ * may be removed in any order.
  */
 export function hookFunction<P extends object, K extends keyof P>(
   group: string,

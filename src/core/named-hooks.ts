@@ -24,7 +24,9 @@ export function hook(group: string, name: string, handler: (...args: never[]) =>
 /**
  * Calls the handler registered for `group` and `name` with `args` if the
  * group is enabled for the current context, and returns what it returned.
- * Never throws: a failing handler is reported through `diag.warn`.
+ * Never throws: a failing handler is reported through `diag.warn`, and so
+ * is the rejection of a promise it returned (which the caller may still
+ * await).
  */
 export function runHook(group: string, name: string, ...args: unknown[]): unknown {
   const state = findGroup(group);
