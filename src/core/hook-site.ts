@@ -12,11 +12,17 @@ export class HookSite {
   /** Where the wrapper reads its group; `NEVER_ENABLED` once retired. */
   group: GroupState;
   readonly groupName: string;
+  /**
+   * What the wrapper calls: the function it replaced, or, once a hook
+   * beneath it was removed, what that hook called (its wrapper is then a
+   * new one, made for this target).
+   */
+  original: AnyFunction;
 
   constructor(
     group: GroupState,
     readonly label: string,
-    readonly original: AnyFunction,
+    original: AnyFunction,
     readonly befores: readonly Handler[],
     readonly afters: readonly Handler[],
     readonly errors: readonly Handler[],
@@ -26,6 +32,11 @@ export class HookSite {
   ) {
     this.group = group;
     this.groupName = group.name;
+    this.original = original;
+  }
+
+  get retired(): boolean {
+    return this.group === NEVER_ENABLED;
   }
 
   retire(): void {

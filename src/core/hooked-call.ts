@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { isPromise } from 'node:util/types';
 import { runInCallFrame, type CallFrame } from './call-frame';
-import { reportHandlerFailure } from './report-failure';
+import { reportHandlerFailure, reportRejection } from './report-failure';
 import type { AnyFunction, Handler, HookSite } from './hook-site';
 
 const apply = Reflect.apply;
@@ -58,30 +58,63 @@ function callOriginal(call: HookedCall, args: IArguments, newTarget: unknown): u
   }
 
   if (awaitsCallback) return result;
-  if (site.mode === 'sync' || !settlesLater(site, result)) {
+  if (site.mode === 'sync') {
     runHandlers(call, 'after', result);
     return result;
   }
-  // The caller gets the original promise back, untouched; we only observe it.
-  (result as PromiseLike<unknown>).then(
-    (value) => {
-      runHandlers(call, 'after', value);
-    },
-    (error: unknown) => {
-      runHandlers(call, 'error', error);
-    },
-  );
+  // The caller gets the result back untouched, whatever observing it does.
+  observeResult(call, result);
   return result;
 }
 
-function settlesLater(site: HookSite, result: unknown): boolean {
-  if (site.mode === 'auto' || site.mode === 'callback') return isPromise(result);
-  return (
-    (typeof result === 'object' || typeof result === 'function') &&
-    result !== null &&
-    typeof (result as { then?: unknown }).then === 'function'
-  );
+/**
+ * Runs the afters (or errors) once `result` settles, in the shape the
+ * site's mode names. A native promise is observed through the intrinsic
+ * `then`, never its own `then` property; in `'promise'` mode a thenable
+ * is observed through its `then`, read once. When observing throws (a
+ * `then` getter or call that throws, a hostile species constructor), the
+ * call ends with the errors given that error: a caller awaiting the result
+ * gets the same one.
+ */
+function observeResult(call: HookedCall, result: unknown): void {
+  if ((typeof result !== 'object' && typeof result !== 'function') || result === null) {
+    runHandlers(call, 'after', result);
+    return;
+  }
+  let then: unknown;
+  try {
+    if (isPromise(result)) then = promiseThen;
+    else if (call.site.mode === 'promise') then = (result as { then?: unknown }).then;
+  } catch (error) {
+    runHandlers(call, 'error', error);
+    return;
+  }
+  if (typeof then !== 'function') {
+    runHandlers(call, 'after', result);
+    return;
+  }
+  // A thenable may call back twice, or both ways, or call back and then throw: the first counts.
+  let settled = false;
+  const settle = (phase: Phase, value: unknown): void => {
+    if (settled) return;
+    settled = true;
+    runHandlers(call, phase, value);
+  };
+  try {
+    apply(then, result, [
+      (value: unknown) => {
+        settle('after', value);
+      },
+      (error: unknown) => {
+        settle('error', error);
+      },
+    ]);
+  } catch (error) {
+    settle('error', error);
+  }
 }
+
+const promiseThen = Promise.prototype.then;
 
 function argumentsForHandlers(site: HookSite, args: IArguments): unknown[] {
   if (site.handlerArity < 0) return Array.from(args);
@@ -118,10 +151,19 @@ function runHandlers(call: HookedCall, phase: Phase, first?: unknown): void {
 }
 
 function runOne(call: HookedCall, phase: Phase, handlers: readonly Handler[], i: number, args: unknown[]): void {
+  let returned: unknown;
   try {
-    apply(handlers[i], call.thisArg, args);
+    returned = apply(handlers[i], call.thisArg, args);
   } catch (error) {
-    const which = handlers.length > 1 ? `[${i}]` : '';
-    reportHandlerFailure(call.site.groupName, `${phase}:${call.site.label}${which}`, error);
+    reportHandlerFailure(call.site.groupName, hookName(call, phase, handlers, i), error);
+    return;
   }
+  // An async handler: its rejection is reported like a throw, not left unhandled.
+  if ((typeof returned === 'object' && returned !== null) || typeof returned === 'function') {
+    reportRejection(returned, call.site.groupName, () => hookName(call, phase, handlers, i));
+  }
+}
+
+function hookName(call: HookedCall, phase: Phase, handlers: readonly Handler[], i: number): string {
+  return `${phase}:${call.site.label}${handlers.length > 1 ? `[${i}]` : ''}`;
 }

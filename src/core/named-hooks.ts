@@ -1,5 +1,5 @@
 import { findGroup, groupState, type GroupState, type NamedHookHandler } from './group-state';
-import { reportHandlerFailure } from './report-failure';
+import { reportHandlerFailure, reportRejection } from './report-failure';
 import { isActive } from './request-scope';
 import { checkFunction, checkGroupName } from './validate';
 
@@ -24,7 +24,9 @@ export function hook(group: string, name: string, handler: (...args: never[]) =>
 /**
  * Calls the handler registered for `group` and `name` with `args` if the
  * group is enabled for the current context, and returns what it returned.
- * Never throws: a failing handler is reported through `diag.warn`.
+ * Never throws: a failing handler is reported through `diag.warn`, and so
+ * is the rejection of a promise it returned (which the caller may still
+ * await).
  */
 export function runHook(group: string, name: string, ...args: unknown[]): unknown {
   const state = findGroup(group);
@@ -36,10 +38,14 @@ export function runHook(group: string, name: string, ...args: unknown[]): unknow
 function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unknown {
   const handler = state.namedHooks.get(name) as ((...a: unknown[]) => unknown) | undefined;
   if (handler === undefined) return undefined;
+  let returned: unknown;
   try {
-    return handler(...args);
+    returned = handler(...args);
   } catch (error) {
     reportHandlerFailure(state.name, name, error);
     return undefined;
   }
+  // The caller gets the promise back and may await it; a rejection nobody awaits is reported, never unhandled.
+  if (returned !== undefined) reportRejection(returned, state.name, () => name);
+  return returned;
 }

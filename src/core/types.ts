@@ -5,10 +5,15 @@ export type MaxArgs = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 'varargs';
  * When after-handlers run, after the shapes `diagnostics_channel`'s
  * TracingChannel names:
  * - `'sync'`: when the function returns;
- * - `'promise'`: when the returned promise or thenable settles;
+ * - `'promise'`: when the returned promise or thenable settles (a `then`
+ *   that cannot be read or called ends the call with the errors, given
+ *   what it threw);
  * - `'callback'`: when the trailing callback argument is called;
  * - `'auto'` (default): `'promise'` if the function returns a native
  *   promise, `'sync'` otherwise.
+ *
+ * A native promise is observed through `Promise.prototype.then`, never an
+ * own `then`; whatever observing does, the caller gets the result untouched.
  */
 export type HookMode = 'auto' | 'sync' | 'promise' | 'callback';
 
@@ -20,7 +25,9 @@ export type HookResult<F> = F extends (...args: never[]) => infer R ? Awaited<R>
 
 /**
  * Before, after and error handlers for `hookFunction`. `this` inside a
- * handler is the receiver of the hooked call.
+ * handler is the receiver of the hooked call. A handler that throws, or
+ * returns a promise or thenable that rejects (an async handler), is
+ * reported through `diag.warn`; it is never awaited.
  */
 export interface HookHandlers<F = unknown, This = unknown> {
   /** Run before the original, with its arguments. */
@@ -46,5 +53,8 @@ export interface HookFunctionOptions {
   readonly name?: string;
 }
 
-/** Restores what `hookFunction` replaced. Calling it again does nothing. */
+/**
+ * Restores what `hookFunction` replaced. Calling it again does nothing.
+ * Hooks on one function may be removed in any order.
+ */
 export type Unhook = () => void;

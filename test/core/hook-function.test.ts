@@ -447,7 +447,7 @@ describe('hookFunction', () => {
       unhookA();
       holder.f();
       unhookB();
-      expect(holder.f).to.not.equal(original);
+      expect(holder.f).to.equal(original);
       holder.f();
       expect(order).to.deep.equal(['b', 'a', 'original', 'b', 'original', 'original']);
     });
