@@ -121,6 +121,53 @@ describe('hardening: SIGTERM under dynamic-hooks/register', function () {
     for (const traceId of traceIds) expect(exported.has(traceId), `spans of trace ${traceId}`).to.equal(true);
   });
 
+  it('does not wait for keep-alive connections that go idle during the drain', async () => {
+    const receiver = await new OtlpReceiver().start();
+    closers.push(() => receiver.stop());
+    // A server that keeps idle connections for a minute.
+    const source = `
+      const http = require('node:http');
+      const server = http.createServer((_req, res) => setTimeout(() => res.end('slow'), 400));
+      server.keepAliveTimeout = 60000;
+      server.listen(0, '127.0.0.1', () => console.log('ready http://127.0.0.1:' + server.address().port));
+    `;
+    const app = new AppProcess(['--require', 'dynamic-hooks/register', '-e', source], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS: '20000',
+    });
+    apps.push(app);
+    const url = await app.ready();
+    const agent = new http.Agent({ keepAlive: true });
+    closers.push(() => {
+      agent.destroy();
+      return Promise.resolve();
+    });
+    const get = () =>
+      new Promise<Reply>((resolve, reject) => {
+        http
+          .get(url, { agent, headers: { 'X-Request-Debug': '*' } }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          })
+          .on('error', reject);
+      });
+    const inFlight = [get(), get()];
+    await sleep(150);
+    const signalled = Date.now();
+    app.child.kill('SIGTERM');
+    const replies = await Promise.all(inFlight);
+    const exit = await app.exited;
+    expect(exit).to.deep.equal({ code: null, signal: 'SIGTERM' });
+    expect(Date.now() - signalled, 'from SIGTERM to exit').to.be.below(2_000);
+    const exported = new Set(receiver.spans.map((span) => span.traceId));
+    for (const reply of replies) expect(exported.has(traceIdOf(reply))).to.equal(true);
+  });
+
   it('still dies of the signal when nothing is in flight, and ignores a bad DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS', async () => {
     const receiver = await new OtlpReceiver().start();
     closers.push(() => receiver.stop());
