@@ -46,7 +46,7 @@ export interface ClientAddressOptions {
  *   saw): read from the right. With `trustedHops` n, the n-th entry from
  *   the right; otherwise the first entry that is not in `trustedProxies`.
  *   Entries may carry ports (`1.2.3.4:80`, `[::1]:80`). An entry that is
- *   not an address where the client should be (`unknown`, garbage), or a
+ *   not an address (`unknown`, garbage, empty), or a
  *   list longer than {@link MAX_TRUSTED_HOPS} trusted entries, gives
  *   `undefined`: an unknown client, never a loopback one.
  * - `x-real-ip` (the proxy sets it, replacing what the client sent): its
