@@ -143,7 +143,10 @@ function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.Pr
     TRUSTED_PROXIES_ENV,
     (text) =>
       checkRanges(
-        text.split(',').map((range) => range.trim()),
+        text
+          .split(',')
+          .map((range) => range.trim())
+          .filter((range) => range !== ''),
         TRUSTED_PROXIES_ENV,
       ),
     checkRanges(config.trustedProxies ?? [], 'trustedProxies'),
@@ -169,8 +172,9 @@ function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.Pr
 }
 
 function checkRanges(ranges: unknown, option: string): string[] {
-  if (!Array.isArray(ranges))
+  if (!Array.isArray(ranges)) {
     throw new TypeError(`${option} must be an array of CIDR strings, got ${describe(ranges)}`);
+  }
   // Validates every entry (TypeError or RangeError naming it).
   new ClientAddressSource({ trustedProxies: ranges as string[], header: 'x-forwarded-for', trustedHops: 0 });
   return (ranges as string[]).map((range) => range.trim());

@@ -313,7 +313,7 @@ describe('hardening: the client address behind proxies', () => {
       ] as const;
       const capture = new DiagCapture().install();
       try {
-        process.env.DYNAMIC_HOOKS_TRUSTED_PROXIES = ` 10.9.9.9/32 , ${NEAR_PROXY}`;
+        process.env.DYNAMIC_HOOKS_TRUSTED_PROXIES = ` 10.9.9.9/32 , ${NEAR_PROXY},`;
         process.env.DYNAMIC_HOOKS_CLIENT_ADDRESS_HEADER = 'x-real-ip';
         harness.configure({ token: TOKEN });
         expect(await clientSeen(appPort, { 'X-Real-IP': CLIENT }, NEAR_PROXY)).to.equal(CLIENT);
