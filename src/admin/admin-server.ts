@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopback } from '../timing/client-address';
 import { adminHandler } from './admin-handler';
-import { adminSettings, serverAddress, type AdminServerOptions } from './options';
+import { adminSettings, serverAddress, serverLimits, type AdminServerOptions } from './options';
 
 /** A running admin server, from {@link startAdminServer}. */
 export interface AdminServer {
@@ -24,16 +24,35 @@ export interface AdminServer {
  * `port` and `url`). Binding a non-loopback address is logged as a
  * warning: the token then crosses the network in clear text.
  *
- * The promise rejects with a TypeError naming the option for invalid
- * options, and with the listen error when the server cannot listen
+ * Slow clients are bounded: a client has `headersTimeoutMs` (default
+ * 5 s) to send its headers and `requestTimeoutMs` (default 5 s) to send
+ * the whole request, enforced within a quarter of `headersTimeoutMs`
+ * (at most 1 s) of expiry; idle keep-alive connections close after
+ * `keepAliveTimeoutMs` (default 1 s); beyond `maxConnections` (default 32)
+ * open connections, new ones are closed on arrival. `close()` closes every
+ * connection, slow ones included.
+ *
+ * The promise rejects with a TypeError or RangeError naming the option for
+ * invalid options, and with the listen error when the server cannot listen
  * (e.g. `EADDRINUSE`).
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const settings = adminSettings(options);
   const { port, host } = serverAddress(options);
-  const server = http.createServer(adminHandler(settings));
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
+  const limits = serverLimits(options);
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by
+      // default), so a slow client would otherwise hold its connection
+      // that long whatever they say.
+      connectionsCheckingInterval: checkingInterval(limits.headersTimeoutMs),
+    },
+    adminHandler(settings),
+  );
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -70,4 +89,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         server.closeAllConnections();
       }),
   };
+}
+
+/** How often Node looks for connections past their headers or request timeout. */
+function checkingInterval(headersTimeoutMs: number): number {
+  return Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4)));
 }

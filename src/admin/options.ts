@@ -23,6 +23,34 @@ export interface AdminServerOptions extends AdminHandlerOptions {
   readonly port?: number;
   /** Interface to bind, default `127.0.0.1` (loopback only). */
   readonly host?: string;
+  /**
+   * Milliseconds a client has to send the request line and headers before
+   * the server answers 408 and closes the connection; default 5000. A
+   * connection that sends nothing is closed after the same time.
+   */
+  readonly headersTimeoutMs?: number;
+  /** Milliseconds a client has to send the whole request, body included; default 5000, at least `headersTimeoutMs`. */
+  readonly requestTimeoutMs?: number;
+  /** Milliseconds an idle keep-alive connection stays open after a response; default 1000. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Connections open at once; beyond it new connections are closed on arrival. Default 32. */
+  readonly maxConnections?: number;
+}
+
+/** Defaults of {@link AdminServerOptions}' limits. */
+export const ADMIN_SERVER_LIMITS = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 1_000,
+  maxConnections: 32,
+} as const;
+
+/** Validated limits of the admin server. */
+export interface AdminServerLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
 }
 
 /** Validated handler options. */
@@ -57,4 +85,34 @@ export function serverAddress(options: AdminServerOptions): { port: number; host
     throw new TypeError(`options.host must be a non-empty string, got ${describe(host)}`);
   }
   return { port, host };
+}
+
+/** The server's limits, each a positive integer (a TypeError or RangeError names the option). */
+export function serverLimits(options: AdminServerOptions): AdminServerLimits {
+  const headersTimeoutMs = positiveInteger(options, 'headersTimeoutMs', 1, 3_600_000);
+  const requestTimeoutMs = positiveInteger(options, 'requestTimeoutMs', 1, 3_600_000);
+  const keepAliveTimeoutMs = positiveInteger(options, 'keepAliveTimeoutMs', 1, 3_600_000);
+  const maxConnections = positiveInteger(options, 'maxConnections', 1, 1_000_000);
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new RangeError(
+      `options.requestTimeoutMs (${requestTimeoutMs}) must be at least options.headersTimeoutMs (${headersTimeoutMs})`,
+    );
+  }
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections };
+}
+
+function positiveInteger(
+  options: AdminServerOptions,
+  name: keyof typeof ADMIN_SERVER_LIMITS,
+  min: number,
+  max: number,
+): number {
+  const value: unknown = options[name] ?? ADMIN_SERVER_LIMITS[name];
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`options.${name} must be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`options.${name} must be from ${min} to ${max}, got ${value}`);
+  }
+  return value;
 }

@@ -1,6 +1,7 @@
 import { diag, trace } from '@opentelemetry/api';
 import { RequestDebugSampler } from '../timing/sampler';
-import { flushAtExit, type Flushable } from './flush-at-exit';
+import { closeListeningServers } from '../server/listening-servers';
+import { flushAtExit, shutdownTimeoutFromEnv, type Flushable } from './flush-at-exit';
 import { instrumentationsFromEnv } from './instrumentations-from-env';
 import { loadNodeSdk } from './load-node-sdk';
 import { baseSamplerFromEnv } from './sampler-from-env';
@@ -12,11 +13,14 @@ import { baseSamplerFromEnv } from './sampler-from-env';
  * Everything else (service name and resource, exporters and their endpoint
  * and protocol, propagators, batching, `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`)
  * is NodeSDK's own reading of the `OTEL_*` variables. Installs the exit
- * handling of {@link flushAtExit}.
+ * handling of {@link flushAtExit}: at a terminating signal the servers
+ * stop taking new work, then the SDK is shut down, within
+ * `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS` (default 5000) in all.
  */
 export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable {
   const { NodeSDK } = loadNodeSdk();
   const warnings: string[] = [];
+  const timeoutMs = shutdownTimeoutFromEnv(env, warnings);
   const sdk = new NodeSDK({
     instrumentations: instrumentationsFromEnv(env, warnings),
     sampler: new RequestDebugSampler(baseSamplerFromEnv(env, warnings)),
@@ -30,7 +34,7 @@ export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable
     forceFlush: () => (stopped ?? forceFlushTracerProvider()).catch(reportFailure('flush')),
     shutdown: () => (stopped ??= sdk.shutdown().catch(reportFailure('shut down'))),
   };
-  flushAtExit(telemetry);
+  flushAtExit(telemetry, { timeoutMs, stopServing: closeListeningServers });
   diag.debug('dynamic-hooks/register: OpenTelemetry SDK started');
   return telemetry;
 }

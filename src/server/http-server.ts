@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { runInContext } from '../core/context-manager';
 import { runHook } from '../core/named-hooks';
 import { contextWithNewScope, endScope, type RequestScope } from '../core/request-scope';
+import { trackListening } from './listening-servers';
 import { debugRequestOfScope, type DebugRequest } from '../timing/debug-request';
 import { writeHeaderOutput, writeLogOutput } from '../timing/timing-hooks';
 
@@ -33,6 +34,7 @@ export function setRequestScopeFilter(filter: ((req: IncomingMessage) => boolean
 export function wrapServerEmit(original: Emit): Emit {
   return function emit(this: Server, event: string | symbol): boolean {
     if (event !== 'request') {
+      if (event === 'listening' || event === 'close') trackListening(this, event);
       // eslint-disable-next-line prefer-rest-params
       return apply(original, this, arguments) as boolean;
     }

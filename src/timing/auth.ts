@@ -126,12 +126,7 @@ function startDebugRequest(
 }
 
 function clientOf(settings: TimingSettings, req: IncomingMessage): string | undefined {
-  const headers = req.headers;
-  return settings.trustedProxies.clientAddress(
-    req.socket.remoteAddress,
-    headers['x-real-ip'],
-    headers['x-forwarded-for'],
-  );
+  return settings.clientAddress.of(req.socket.remoteAddress, req.headers);
 }
 
 /** The active span if there is one (an HTTP server instrumentation's), else the incoming `traceparent`. */

@@ -1,6 +1,12 @@
 import { diag, type Tracer } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { TrustedProxies } from './client-address';
+import {
+  CLIENT_ADDRESS_HEADERS,
+  ClientAddressSource,
+  MAX_TRUSTED_HOPS,
+  type ClientAddressHeader,
+} from './client-address';
+import { checkOneOf, describe } from '../core/validate';
 import { defaultLogger, type RequestDebugLogger } from './logger';
 import { DEFAULT_HEADER_PREFIX, HEADER_NAME } from './names';
 import { configuredToken, generateToken } from './token';
@@ -17,8 +23,32 @@ export interface TimingInstrumentationConfig extends InstrumentationConfig {
   token?: string;
   /** Prefix of the request and response headers; default `X-Request-Debug`. `X-Kong-Request-Debug` speaks Kong's. */
   headerPrefix?: string;
-  /** CIDR ranges of proxies whose `X-Real-IP` / `X-Forwarded-For` name the client; default none. */
+  /**
+   * CIDR ranges (or single addresses) of the proxies in front of the
+   * server; default none: the client is the peer and no header is read.
+   * When the peer is one of them, the client's address comes from
+   * `clientAddressHeader`. Env `DYNAMIC_HOOKS_TRUSTED_PROXIES`
+   * (comma-separated) sets it. See docs/proxies.md.
+   */
   trustedProxies?: string[];
+  /**
+   * The header a trusted proxy names the client in: `'x-forwarded-for'`
+   * (default; read from the right, skipping `trustedProxies`, or
+   * `trustedHops` entries from the right), `'forwarded'` (RFC 7239 `for=`,
+   * read the same way) or `'x-real-ip'` (only when every trusted proxy
+   * sets it, replacing the client's own). Read only from a trusted peer.
+   * Env `DYNAMIC_HOOKS_CLIENT_ADDRESS_HEADER` sets it.
+   */
+  clientAddressHeader?: ClientAddressHeader;
+  /**
+   * How many proxies stand in front of the server, 0 to 32; default 0
+   * (walk `X-Forwarded-For` past `trustedProxies` instead). With n, the
+   * client is the n-th `X-Forwarded-For` / `Forwarded` entry from the
+   * right. With `trustedProxies` empty, a positive count trusts every peer
+   * as the nearest proxy: only for a server that nothing but its proxies
+   * can reach. Env `DYNAMIC_HOOKS_TRUSTED_HOPS` sets it.
+   */
+  trustedHops?: number;
   /** Where log output goes; default `diag.info` if a diag logger is set, else stderr. */
   logger?: RequestDebugLogger;
   /**
@@ -50,7 +80,8 @@ export interface TimingSettings {
   readonly token: string;
   readonly tokenGenerated: boolean;
   readonly headers: DebugHeaders;
-  readonly trustedProxies: TrustedProxies;
+  /** Where the client's address comes from. */
+  readonly clientAddress: ClientAddressSource;
   readonly logger: RequestDebugLogger;
   /** The instrumentation's current tracer (the SDK may set its provider after construction). */
   readonly tracer: () => Tracer;
@@ -69,8 +100,7 @@ export function resolveSettings(
   if (typeof prefix !== 'string' || !HEADER_NAME.test(prefix)) {
     throw new TypeError(`headerPrefix must be a valid header name, got ${JSON.stringify(prefix)}`);
   }
-  const ranges = config.trustedProxies ?? [];
-  if (!Array.isArray(ranges)) throw new TypeError('trustedProxies must be an array of CIDR strings');
+  const clientAddress = clientAddressSource(config, env);
   const scopeEveryRequest = config.scopeEveryRequest ?? true;
   if (typeof scopeEveryRequest !== 'boolean') throw new TypeError('scopeEveryRequest must be a boolean');
   const logger = config.logger ?? defaultLogger;
@@ -82,10 +112,88 @@ export function resolveSettings(
     token: token ?? generateToken(),
     tokenGenerated: token === undefined,
     headers: { request: lower, token: `${lower}-token`, log: `${lower}-log`, output: `${prefix}-Output` },
-    trustedProxies: new TrustedProxies(ranges),
+    clientAddress,
     logger,
     tracer,
   };
+}
+
+/** Env names of the client-address options. */
+export const TRUSTED_PROXIES_ENV = 'DYNAMIC_HOOKS_TRUSTED_PROXIES';
+export const CLIENT_ADDRESS_HEADER_ENV = 'DYNAMIC_HOOKS_CLIENT_ADDRESS_HEADER';
+export const TRUSTED_HOPS_ENV = 'DYNAMIC_HOOKS_TRUSTED_HOPS';
+
+/**
+ * The client-address options, the environment winning over the code. A bad
+ * option throws naming it; a bad variable is reported through diag and
+ * ignored, which leaves the code's (or the safe default) setting.
+ */
+function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.ProcessEnv): ClientAddressSource {
+  const fromEnv = <T>(name: string, parse: (text: string) => T, code: T): T => {
+    const text = env[name];
+    if (text === undefined || text.trim() === '') return code;
+    try {
+      return parse(text);
+    } catch (error) {
+      diag.warn(`dynamic-hooks: ${name} ignored: ${error instanceof Error ? error.message : String(error)}`);
+      return code;
+    }
+  };
+  const trustedProxies = fromEnv(
+    TRUSTED_PROXIES_ENV,
+    (text) =>
+      checkRanges(
+        text
+          .split(',')
+          .map((range) => range.trim())
+          .filter((range) => range !== ''),
+        TRUSTED_PROXIES_ENV,
+      ),
+    checkRanges(config.trustedProxies ?? [], 'trustedProxies'),
+  );
+  const header = fromEnv(
+    CLIENT_ADDRESS_HEADER_ENV,
+    (text) => checkHeader(text.trim(), CLIENT_ADDRESS_HEADER_ENV),
+    checkHeader(config.clientAddressHeader ?? 'x-forwarded-for', 'clientAddressHeader'),
+  );
+  const trustedHops = fromEnv(
+    TRUSTED_HOPS_ENV,
+    (text) => checkHops(/^\s*\d+\s*$/.test(text) ? Number(text) : text, TRUSTED_HOPS_ENV),
+    checkHops(config.trustedHops ?? 0, 'trustedHops'),
+  );
+  const source = new ClientAddressSource({ trustedProxies, header, trustedHops });
+  if (!source.trustsProxies && (config.clientAddressHeader !== undefined || env[CLIENT_ADDRESS_HEADER_ENV])) {
+    diag.warn(
+      'dynamic-hooks: clientAddressHeader has no effect without trustedProxies or trustedHops: ' +
+        'the client is the peer',
+    );
+  }
+  return source;
+}
+
+function checkRanges(ranges: unknown, option: string): string[] {
+  if (!Array.isArray(ranges)) {
+    throw new TypeError(`${option} must be an array of CIDR strings, got ${describe(ranges)}`);
+  }
+  // Validates every entry (TypeError or RangeError naming it).
+  new ClientAddressSource({ trustedProxies: ranges as string[], header: 'x-forwarded-for', trustedHops: 0 });
+  return (ranges as string[]).map((range) => range.trim());
+}
+
+function checkHeader(value: unknown, option: string): ClientAddressHeader {
+  const lower = typeof value === 'string' ? value.toLowerCase() : value;
+  checkOneOf(lower, CLIENT_ADDRESS_HEADERS, option);
+  return lower;
+}
+
+function checkHops(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${option} must be an integer, got ${describe(value)}`);
+  }
+  if (value < 0 || value > MAX_TRUSTED_HOPS) {
+    throw new RangeError(`${option} must be from 0 to ${MAX_TRUSTED_HOPS}, got ${value}`);
+  }
+  return value;
 }
 
 function parseSwitch(value: string | undefined): boolean | undefined {

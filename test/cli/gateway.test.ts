@@ -110,7 +110,7 @@ describe('cli: dynamic-hooks debug and show against examples/gateway', () => {
     rmSync(work, { recursive: true, force: true });
   });
   beforeEach(() => {
-    harness.configure({ token: TOKEN, trustedProxies: ['127.0.0.0/8', '::1'] });
+    harness.configure({ token: TOKEN, trustedProxies: ['127.0.0.0/8', '::1'], clientAddressHeader: 'x-real-ip' });
     harness.reset();
   });
 

@@ -88,7 +88,12 @@ describe("examples/gateway: Kong's request-debug spec", () => {
     await redis.stop();
   });
   beforeEach(() => {
-    harness.configure({ headerPrefix: 'X-Kong-Request-Debug', token: TOKEN, trustedProxies: ['127.0.0.0/8', '::1'] });
+    harness.configure({
+      headerPrefix: 'X-Kong-Request-Debug',
+      token: TOKEN,
+      trustedProxies: ['127.0.0.0/8', '::1'],
+      clientAddressHeader: 'x-real-ip',
+    });
     harness.reset();
   });
 
@@ -161,7 +166,11 @@ describe("examples/gateway: Kong's request-debug spec", () => {
     });
 
     it('generates a token randomly if not set', async () => {
-      harness.configure({ headerPrefix: 'X-Kong-Request-Debug', trustedProxies: ['127.0.0.0/8'] });
+      harness.configure({
+        headerPrefix: 'X-Kong-Request-Debug',
+        trustedProxies: ['127.0.0.0/8'],
+        clientAddressHeader: 'x-real-ip',
+      });
       const token = harness.instrumentation.token;
       expect(await outputHeader('/', '*', REMOTE, token)).to.be.an('object');
       expect(await outputHeader('/', '*', REMOTE, 'invalid-token')).to.equal(undefined);

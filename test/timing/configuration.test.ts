@@ -54,7 +54,7 @@ describe('TimingInstrumentation configuration', () => {
   it('generates a random token when none is set, announces it once, and accepts it', async () => {
     const capture = new DiagCapture().install();
     try {
-      harness.configure({ trustedProxies: TRUST_LOOPBACK });
+      harness.configure({ trustedProxies: TRUST_LOOPBACK, clientAddressHeader: 'x-real-ip' });
       const token = harness.instrumentation.token;
       expect(token).to.match(/^[0-9a-f-]{36}$/);
       expect(harness.instrumentation.token).to.equal(token);
@@ -71,10 +71,10 @@ describe('TimingInstrumentation configuration', () => {
   });
 
   it('uses a token set in the configuration or in DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN', async () => {
-    harness.configure({ token: 'from-config', trustedProxies: TRUST_LOOPBACK });
+    harness.configure({ token: 'from-config', trustedProxies: TRUST_LOOPBACK, clientAddressHeader: 'x-real-ip' });
     expect(harness.instrumentation.token).to.equal('from-config');
     process.env.DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN = 'from-env';
-    harness.configure({ token: 'from-config', trustedProxies: TRUST_LOOPBACK });
+    harness.configure({ token: 'from-config', trustedProxies: TRUST_LOOPBACK, clientAddressHeader: 'x-real-ip' });
     expect(harness.instrumentation.token).to.equal('from-env');
     const reply = await send(`${base}/`, { 'X-Request-Debug': '*', 'X-Request-Debug-Token': 'from-env', ...REMOTE });
     expect(outputHeader(reply.headers)).to.be.an('object');

@@ -9,7 +9,11 @@ import { eventually, parseLogOutput, timingHarness } from '../helpers/timing-har
 type Tree = Record<string, unknown> & { child?: Record<string, Tree> };
 
 const TOKEN = 'test-token-123';
-const PROXY_CONFIG = { token: TOKEN, trustedProxies: ['127.0.0.0/8', '::1/128'] };
+const PROXY_CONFIG = {
+  token: TOKEN,
+  trustedProxies: ['127.0.0.0/8', '::1/128'],
+  clientAddressHeader: 'x-real-ip' as const,
+};
 /** Headers a trusted proxy (the loopback test client) adds for a non-loopback client. */
 const REMOTE = { 'X-Real-IP': '203.0.113.7' };
 
@@ -93,12 +97,13 @@ describe('request debugging over node:http', () => {
   });
 
   it('does not take X-Real-IP from a peer that is not a trusted proxy', async () => {
-    harness.configure({ token: TOKEN, trustedProxies: ['10.0.0.0/8'] });
+    harness.configure({ token: TOKEN, trustedProxies: ['10.0.0.0/8'], clientAddressHeader: 'x-real-ip' });
     const reply = await send(`${base}/`, { 'X-Request-Debug': '*', ...REMOTE });
     expect(output(reply.headers), 'the loopback peer is the client').to.be.an('object');
   });
 
   it('reads the client from X-Forwarded-For behind trusted proxies', async () => {
+    harness.configure({ ...PROXY_CONFIG, clientAddressHeader: 'x-forwarded-for' });
     const viaForwarded = await send(`${base}/`, {
       'X-Request-Debug': '*',
       'X-Forwarded-For': '198.51.100.1, 127.0.0.5',
