@@ -3,7 +3,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { performance } from 'node:perf_hooks';
 import { isGroupEnabled, timing } from '../../src';
 
-/** Headers that belong to one connection, not to the message (RFC 9110). */
+/** Headers that belong to one connection, not to the message (RFC 9110), and one that belongs to its sender. */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -13,6 +13,8 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // An upstream's timing tree (it was debugged too) is its own: a client must not take it for the gateway's.
+  'x-request-debug-output',
 ]);
 
 /** One upstream request. */
@@ -30,7 +32,7 @@ export interface UpstreamRequest {
   readonly agent: http.Agent;
 }
 
-/** The headers to forward: without hop-by-hop ones. */
+/** The headers to forward: without hop-by-hop ones, nor an upstream's timing output. */
 export function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {

@@ -3,10 +3,17 @@ import { diag } from '@opentelemetry/api';
 /** Header output longer than this, for a non-loopback client, is replaced by a pointer to the log (Kong's limit). */
 export const HEADER_OUTPUT_LIMIT = 2 * 1024;
 /**
+ * Header output longer than this, for a loopback client, is replaced by a
+ * pointer to the log: half of Node's default 16 KB limit on a response's
+ * headers (`--max-http-header-size`), which its HTTP client (the CLI's
+ * included) enforces, leaving room for the application's other headers.
+ */
+export const LOOPBACK_HEADER_OUTPUT_LIMIT = 8 * 1024;
+/**
  * A called service's header output longer than this is not nested as
  * `downstream`: no service of ours writes a larger one.
  */
-export const MAX_DOWNSTREAM_OUTPUT = 8 * 1024;
+export const MAX_DOWNSTREAM_OUTPUT = LOOPBACK_HEADER_OUTPUT_LIMIT;
 /**
  * A called service's header output nested deeper than this (JSON objects
  * and arrays) is not nested as `downstream`: about five services deep of
@@ -19,6 +26,11 @@ export const MAX_DOWNSTREAM_BYTES = 64 * 1024;
 export const LOG_PART_LIMIT = 3 * 1024;
 /** Prefix of every log line the timing module writes. */
 export const LOG_PREFIX = '[request-debug]';
+
+/** The header output limit for a client. */
+export function headerOutputLimit(loopback: boolean): number {
+  return loopback ? LOOPBACK_HEADER_OUTPUT_LIMIT : HEADER_OUTPUT_LIMIT;
+}
 
 /**
  * JSON that is safe as an HTTP header value: every character outside
@@ -40,7 +52,7 @@ export function headerOutput(
   loopback: boolean,
   requestId: string,
 ): { readonly value: string; readonly truncated: boolean } {
-  if (loopback || json.length <= HEADER_OUTPUT_LIMIT) return { value: json, truncated: false };
+  if (json.length <= headerOutputLimit(loopback)) return { value: json, truncated: false };
   const value = asciiJson({
     truncated: true,
     request_id: requestId,
