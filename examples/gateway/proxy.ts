@@ -3,7 +3,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { performance } from 'node:perf_hooks';
 import { isGroupEnabled, timing } from '../../src';
 
-/** Headers that belong to one connection, not to the message (RFC 9110), and one that belongs to its sender. */
+/** Headers that belong to one connection, not to the message (RFC 9110). */
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -13,9 +13,9 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  // An upstream's timing tree (it was debugged too) is its own: a client must not take it for the gateway's.
-  'x-request-debug-output',
 ]);
+/** Not forwarded: hop-by-hop headers, and an upstream's timing tree, which a client must not take for the gateway's. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'x-request-debug-output']);
 
 /** One upstream request. */
 export interface UpstreamRequest {
@@ -36,7 +36,7 @@ export interface UpstreamRequest {
 export function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
+    if (!NOT_FORWARDED.has(name) && value !== undefined) out[name] = value;
   }
   return out;
 }
