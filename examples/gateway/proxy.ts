@@ -14,6 +14,8 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
+/** Not forwarded: hop-by-hop headers, and an upstream's timing tree, which a client must not take for the gateway's. */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'x-request-debug-output']);
 
 /** One upstream request. */
 export interface UpstreamRequest {
@@ -30,11 +32,11 @@ export interface UpstreamRequest {
   readonly agent: http.Agent;
 }
 
-/** The headers to forward: without hop-by-hop ones. */
+/** The headers to forward: without hop-by-hop ones, nor an upstream's timing output. */
 export function forwardableHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
+    if (!NOT_FORWARDED.has(name) && value !== undefined) out[name] = value;
   }
   return out;
 }

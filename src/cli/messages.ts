@@ -1,4 +1,4 @@
-import { HEADER_OUTPUT_LIMIT, LOG_PART_LIMIT, LOG_PREFIX } from '../timing/output';
+import { HEADER_OUTPUT_LIMIT, LOG_PART_LIMIT, LOG_PREFIX, LOOPBACK_HEADER_OUTPUT_LIMIT } from '../timing/output';
 import { TOKEN_ENV } from '../timing/names';
 import type { DebugCommand } from './args';
 import type { DebugReply } from './request';
@@ -39,8 +39,9 @@ export function truncationMessage(truncation: Truncation, unicode: boolean, widt
   const id = truncation.requestId === undefined ? undefined : printable(truncation.requestId, unicode);
   const lines = [
     ...wrap(
-      `The output was truncated: the tree is over ${HEADER_OUTPUT_LIMIT / 1024} KB, too large for a header to a ` +
-        `non-loopback client, so the server wrote the full tree to its log` +
+      `The output was truncated: the tree is too large for a header (over ${HEADER_OUTPUT_LIMIT / 1024} KB for ` +
+        `a non-loopback client, ${LOOPBACK_HEADER_OUTPUT_LIMIT / 1024} KB for a loopback one), so the server ` +
+        `wrote the full tree to its log` +
         (id === undefined ? '.' : ` under request_id ${id}.`) +
         ` Its log lines start with ${LOG_PREFIX}; a tree over ${LOG_PART_LIMIT / 1024} KB is split into ` +
         `"parts: i/n" lines, which show puts back together. Draw it with:`,

@@ -6,6 +6,7 @@ import { contextWithNewScope, endScope, type RequestScope } from '../core/reques
 import { trackListening } from './listening-servers';
 import { debugRequestOfScope, type DebugRequest } from '../timing/debug-request';
 import { writeHeaderOutput, writeLogOutput } from '../timing/timing-hooks';
+import { writeHeadArgsWithout } from './raw-headers';
 
 const apply = Reflect.apply;
 type Emit = Server['emit'];
@@ -80,10 +81,12 @@ function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestS
   const writeHead = res.writeHead;
   const write = res.write;
   const end = res.end;
+  const outputHeader = debug.output.headerName.toLowerCase();
   res.writeHead = function (this: ServerResponse) {
     context.with(requestContext, headerFilter);
+    // The output header is ours: one among the headers given here (an upstream's, forwarded) must not replace it.
     // eslint-disable-next-line prefer-rest-params
-    return apply(writeHead, this, arguments) as ServerResponse;
+    return apply(writeHead, this, writeHeadArgsWithout(arguments, outputHeader)) as ServerResponse;
   };
   res.write = bodyFilter(write, requestContext, headerFilter);
   res.end = bodyFilter(end, requestContext, headerFilter);

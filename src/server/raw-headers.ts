@@ -1,6 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 
-/** `IncomingMessage` headers: reading `rawHeaders` without building the parsed headers object, and removing headers. */
+/**
+ * `IncomingMessage` headers: reading `rawHeaders` without building the
+ * parsed headers object, and removing headers; and removing a header from
+ * the headers given to `ServerResponse#writeHead`.
+ */
 
 /** True if a raw header name starts with `lowerPrefix`, compared without case and without allocating. */
 export function hasHeaderWithPrefix(rawHeaders: readonly string[], lowerPrefix: string): boolean {
@@ -38,4 +42,46 @@ export function removeHeaders(message: IncomingMessage, lowerNames: readonly str
   for (let i = raw.length - 2; i >= 0; i -= 2) {
     if (lowerNames.includes(raw[i].toLowerCase())) raw.splice(i, 2);
   }
+}
+
+/**
+ * The arguments of a `writeHead(statusCode[, statusMessage][, headers])`
+ * call without header `lowerName` (compared without case) in `headers`,
+ * whether an object or a flat `[name, value, ...]` array: `args` itself if
+ * it has none, else a copy (the caller's headers are not changed).
+ */
+export function writeHeadArgsWithout(args: ArrayLike<unknown>, lowerName: string): ArrayLike<unknown> {
+  const at = typeof args[1] === 'string' ? 2 : 1;
+  const headers = args[at];
+  if (typeof headers !== 'object' || headers === null) return args;
+  const filtered = Array.isArray(headers)
+    ? withoutRawHeader(headers, lowerName)
+    : withoutHeaderProperty(headers as Record<string, unknown>, lowerName);
+  if (filtered === headers) return args;
+  const copy = Array.from(args);
+  copy[at] = filtered;
+  return copy;
+}
+
+function withoutRawHeader(headers: readonly unknown[], lowerName: string): readonly unknown[] {
+  const matches = (i: number): boolean => {
+    const name = headers[i];
+    return typeof name === 'string' && name.toLowerCase() === lowerName;
+  };
+  let found = false;
+  for (let i = 0; i < headers.length && !found; i += 2) found = matches(i);
+  if (!found) return headers;
+  const out: unknown[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!matches(i)) out.push(headers[i], headers[i + 1]);
+  }
+  return out;
+}
+
+function withoutHeaderProperty(headers: Record<string, unknown>, lowerName: string): Record<string, unknown> {
+  const names = Object.keys(headers);
+  if (!names.some((name) => name.toLowerCase() === lowerName)) return headers;
+  const out: Record<string, unknown> = {};
+  for (const name of names) if (name.toLowerCase() !== lowerName) out[name] = headers[name];
+  return out;
 }

@@ -36,7 +36,8 @@ function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, r
   const value = headers[names.request];
   const token = headers[names.token];
   const log = headers[names.log];
-  removeHeaders(req, [names.request, names.token, names.log]);
+  // The output header too: an application that echoes request headers must not pass a client's off as ours.
+  removeHeaders(req, [names.request, names.token, names.log, names.output.toLowerCase()]);
   if (value !== '*') return;
 
   const scope = activeRequestScope();

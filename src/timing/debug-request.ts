@@ -13,11 +13,25 @@ import {
 import { currentCallFrame } from '../core/call-frame';
 import { requestScopeOf, type RequestScope } from '../core/request-scope';
 import { now, toHrTime } from './clock';
+import { MAX_DOWNSTREAM_BYTES } from './output';
 import { setSpanAttribute } from './span-attributes';
 import { TimingOperation } from './timing-operation';
-import { TimingInstance, TimingNode } from './timing-tree';
+import { MAX_TREE_DEPTH, TimingInstance, TimingNode, type PropValue } from './timing-tree';
 
 const INSTANCE_KEY = createContextKey('dynamic-hooks timing context');
+/**
+ * In a hooked call's context, in place of a timing context: an enter that
+ * went over the depth limit, over what was there before (its leave
+ * restores that).
+ */
+class DroppedEntry {
+  constructor(
+    readonly previous: unknown,
+    readonly owner: object,
+  ) {}
+}
+/** On the phase stack: an enter that went over the depth limit (its leave pops it and closes nothing). */
+const DROPPED = Symbol('dynamic-hooks dropped timing context');
 /** Where a request scope keeps its debug state. */
 const DEBUG_DATA = Symbol('dynamic-hooks request debug');
 
@@ -95,9 +109,13 @@ export class DebugRequest {
   readonly output: OutputTarget;
   private readonly rootInstance: TimingInstance;
   private readonly tracer: Tracer;
-  private readonly stack: TimingInstance[] = [];
+  private readonly stack: (TimingInstance | typeof DROPPED)[] = [];
   private readonly open = new Set<TimingInstance>();
   private seq = 0;
+  /** Contexts not added because they were deeper than `MAX_TREE_DEPTH`. */
+  private dropped = 0;
+  /** Bytes of downstream outputs nested so far. */
+  private downstreamBytes = 0;
 
   constructor(options: DebugRequestOptions) {
     this.requestId = options.requestId;
@@ -131,9 +149,42 @@ export class DebugRequest {
   /** Enters timing context `name` under the current one. */
   enter(name: string): void {
     const frame = currentCallFrame();
-    const instance = this.openInstance(this.current(), name, undefined);
+    const parent = this.current();
+    if (!this.mayOpenUnder(parent, 1)) {
+      if (frame !== undefined) {
+        const previous = frame.context.getValue(INSTANCE_KEY);
+        frame.context = frame.context.setValue(INSTANCE_KEY, new DroppedEntry(previous, this));
+      } else this.stack.push(DROPPED);
+      return;
+    }
+    const instance = this.openInstance(parent, name, undefined);
     if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, instance);
     else this.stack.push(instance);
+  }
+
+  /**
+   * Whether `count` more contexts fit under `parent` within the depth
+   * limit; counts (on the root's `contexts_dropped`) those that do not.
+   */
+  mayOpenUnder(parent: TimingInstance, count: number): boolean {
+    const over = parent.depth + count - MAX_TREE_DEPTH;
+    if (over <= 0) return true;
+    if (this.dropped === 0) {
+      diag.debug(`dynamic-hooks timing: contexts deeper than ${MAX_TREE_DEPTH} dropped in request ${this.requestId}`);
+    }
+    this.dropped += Math.min(over, count);
+    this.root.props.set('contexts_dropped', this.dropped);
+    return false;
+  }
+
+  /**
+   * Takes `bytes` of downstream output from the request's budget
+   * (`MAX_DOWNSTREAM_BYTES`); false, taking nothing, when it would go over.
+   */
+  takeDownstreamBytes(bytes: number): boolean {
+    if (this.downstreamBytes + bytes > MAX_DOWNSTREAM_BYTES) return false;
+    this.downstreamBytes += bytes;
+    return true;
   }
 
   /**
@@ -150,7 +201,10 @@ export class DebugRequest {
     let parent = this.current();
     const reused = reusableDepth(parent, names);
     const opened: TimingInstance[] = [];
-    for (let i = reused; i < names.length; i++) {
+    // Over the depth limit, the operation opens what fits (maybe nothing).
+    const fits = Math.min(names.length - reused, MAX_TREE_DEPTH - parent.depth);
+    this.mayOpenUnder(parent, names.length - reused);
+    for (let i = reused; i < reused + fits; i++) {
       parent = this.openInstance(parent, names[i], i === names.length - 1 ? attributes : undefined);
       opened.push(parent);
     }
@@ -179,7 +233,8 @@ export class DebugRequest {
     end = Math.round(end * 100) / 100;
     let parent = this.rootInstance;
     const opened: TimingInstance[] = [];
-    for (const name of path) {
+    this.mayOpenUnder(parent, path.length);
+    for (const name of path.slice(0, MAX_TREE_DEPTH)) {
       parent = this.openInstance(parent, name, undefined, start);
       opened.push(parent);
     }
@@ -208,7 +263,12 @@ export class DebugRequest {
   leave(): void {
     const frame = currentCallFrame();
     if (frame !== undefined) {
-      const entered = this.own(frame.context.getValue(INSTANCE_KEY));
+      const value = frame.context.getValue(INSTANCE_KEY);
+      if (value instanceof DroppedEntry && value.owner === this) {
+        frame.context = frame.context.setValue(INSTANCE_KEY, value.previous);
+        return;
+      }
+      const entered = this.own(value);
       if (entered !== undefined && entered !== this.rootInstance) {
         this.close(entered, now(), false);
         frame.context = frame.context.setValue(INSTANCE_KEY, entered.parent);
@@ -216,7 +276,8 @@ export class DebugRequest {
       }
     }
     while (this.stack.length > 0) {
-      const top = this.stack.pop() as TimingInstance;
+      const top = this.stack.pop() as TimingInstance | typeof DROPPED;
+      if (top === DROPPED) return;
       if (top.open) {
         this.close(top, now(), false);
         return;
@@ -226,13 +287,13 @@ export class DebugRequest {
     diag.debug(`dynamic-hooks timing: leaveContext() without a matching enterContext() in request ${this.requestId}`);
   }
 
-  setProp(key: string, value: unknown): void {
+  setProp(key: string, value: PropValue): void {
     const instance = this.current();
     instance.node.props.set(key, value);
     setSpanAttribute(instance.span, key, value);
   }
 
-  setRootProp(key: string, value: unknown): void {
+  setRootProp(key: string, value: PropValue): void {
     this.root.props.set(key, value);
     setSpanAttribute(this.rootInstance.span, key, value);
   }
@@ -262,7 +323,7 @@ export class DebugRequest {
   /** Ends the root span; later timing calls for this request do nothing. */
   finish(): void {
     if (this.finished) return;
-    this.toOutput();
+    this.closeDangling();
     this.finished = true;
     this.rootInstance.span?.end(toHrTime(now()));
   }
@@ -273,7 +334,8 @@ export class DebugRequest {
     while (local !== undefined && !local.open) local = local.parent;
     let top: TimingInstance | undefined;
     for (let i = this.stack.length - 1; i >= 0 && top === undefined; i--) {
-      if (this.stack[i].open) top = this.stack[i];
+      const entry = this.stack[i];
+      if (entry !== DROPPED && entry.open) top = entry;
     }
     if (local === undefined) return top ?? this.rootInstance;
     if (top === undefined) return local;
@@ -281,6 +343,7 @@ export class DebugRequest {
   }
 
   private own(value: unknown): TimingInstance | undefined {
+    while (value instanceof DroppedEntry) value = value.previous;
     return value instanceof TimingInstance && value.owner === this ? value : undefined;
   }
 

@@ -1,9 +1,36 @@
+import { diag } from '@opentelemetry/api';
+
 /** Header output longer than this, for a non-loopback client, is replaced by a pointer to the log (Kong's limit). */
 export const HEADER_OUTPUT_LIMIT = 2 * 1024;
+/**
+ * Header output longer than this, for a loopback client, is replaced by a
+ * pointer to the log: half of Node's default 16 KB limit on a response's
+ * headers (`--max-http-header-size`), which its HTTP client (the CLI's
+ * included) enforces, leaving room for the application's other headers.
+ */
+export const LOOPBACK_HEADER_OUTPUT_LIMIT = 8 * 1024;
+/**
+ * A called service's header output longer than this is not nested as
+ * `downstream`: no service of ours writes a larger one.
+ */
+export const MAX_DOWNSTREAM_OUTPUT = LOOPBACK_HEADER_OUTPUT_LIMIT;
+/**
+ * A called service's header output nested deeper than this (JSON objects
+ * and arrays) is not nested as `downstream`: about five services deep of
+ * ordinary trees, far from what breaks `JSON.stringify`.
+ */
+export const MAX_DOWNSTREAM_DEPTH = 64;
+/** Bytes of downstream outputs one request nests at most; later ones are dropped with a note. */
+export const MAX_DOWNSTREAM_BYTES = 64 * 1024;
 /** Log output longer than this is split into numbered parts (Kong's limit). */
 export const LOG_PART_LIMIT = 3 * 1024;
 /** Prefix of every log line the timing module writes. */
 export const LOG_PREFIX = '[request-debug]';
+
+/** The header output limit for a client. */
+export function headerOutputLimit(loopback: boolean): number {
+  return loopback ? LOOPBACK_HEADER_OUTPUT_LIMIT : HEADER_OUTPUT_LIMIT;
+}
 
 /**
  * JSON that is safe as an HTTP header value: every character outside
@@ -25,7 +52,7 @@ export function headerOutput(
   loopback: boolean,
   requestId: string,
 ): { readonly value: string; readonly truncated: boolean } {
-  if (loopback || json.length <= HEADER_OUTPUT_LIMIT) return { value: json, truncated: false };
+  if (json.length <= headerOutputLimit(loopback)) return { value: json, truncated: false };
   const value = asciiJson({
     truncated: true,
     request_id: requestId,
@@ -49,4 +76,26 @@ export function logLines(json: string, requestId: string): string[] {
     lines.push(`${head} parts: ${i + 1}/${count} output: ${part}`);
   }
   return lines;
+}
+
+/**
+ * Reports an output that could not be produced or delivered (a throwing
+ * logger, a tree that would not serialise). The response and the process
+ * never see the failure.
+ */
+export function reportOutputFailure(what: string, requestId: string, error: unknown): void {
+  try {
+    diag.warn(`dynamic-hooks timing: ${what} of request ${requestId} failed: ${describeError(error)}`);
+  } catch {
+    // A broken diag logger must not break the host either.
+  }
+}
+
+function describeError(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+    return String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 import { SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
+import { describe } from '../core/validate';
 import { DEBUG_ATTRIBUTE, isDebugContext } from './debug-request';
 
 /**
@@ -13,7 +14,17 @@ import { DEBUG_ATTRIBUTE, isDebugContext } from './debug-request';
  * ```
  */
 export class RequestDebugSampler implements Sampler {
-  constructor(private readonly base: Sampler) {}
+  /** @throws TypeError if `base` is not a sampler (an object with a `shouldSample` method). */
+  constructor(private readonly base: Sampler) {
+    const candidate = base as unknown;
+    if (
+      (typeof candidate !== 'object' && typeof candidate !== 'function') ||
+      candidate === null ||
+      typeof (candidate as Partial<Sampler>).shouldSample !== 'function'
+    ) {
+      throw new TypeError(`base must be a Sampler (an object with a shouldSample method), got ${describe(candidate)}`);
+    }
+  }
 
   shouldSample(
     context: Context,

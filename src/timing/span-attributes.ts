@@ -1,11 +1,7 @@
 import type { Span } from '@opentelemetry/api';
+import { isPropValue } from './timing-tree';
 
-/** Sets `value` as a span attribute, as JSON if it is not a primitive. */
+/** Sets a timing prop as a span attribute; a value a prop cannot hold (the API rejects those) is ignored. */
 export function setSpanAttribute(span: Span | undefined, key: string, value: unknown): void {
-  if (span === undefined) return;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-    span.setAttribute(key, value);
-  } else if (value !== undefined && value !== null) {
-    span.setAttribute(key, JSON.stringify(value));
-  }
+  if (span !== undefined && isPropValue(value)) span.setAttribute(key, value);
 }

@@ -1,10 +1,16 @@
-import { checkGroupName } from '../core/validate';
+import { checkGroupName, describe } from '../core/validate';
 import { activeDebugRequest } from './debug-request';
-import { RESERVED_PROPS } from './timing-tree';
+import { isPropValue, RESERVED_PROPS, type PropValue } from './timing-tree';
 
-function checkPropKey(key: unknown): asserts key is string {
+/** Checks a prop in every request, debugged or not, so that a bad one fails in tests, not only when debugged. */
+function checkProp(key: unknown, value: unknown): asserts key is string {
   checkGroupName(key, 'key');
   if (RESERVED_PROPS.has(key)) throw new TypeError(`key '${key}' is reserved for the timing output`);
+  if (!isPropValue(value)) {
+    throw new TypeError(
+      `value of prop '${key}' must be a string, a finite number or a boolean, got ${describe(value)}`,
+    );
+  }
 }
 
 /**
@@ -13,7 +19,12 @@ function checkPropKey(key: unknown): asserts key is string {
  * one, so they are safe to call from any code path.
  */
 export const timing = Object.freeze({
-  /** Enters timing context `name` under the current one. */
+  /**
+   * Enters timing context `name` under the current one. The tree is at
+   * most `MAX_TREE_DEPTH` (128) contexts deep: a deeper context is not
+   * added (the root's `contexts_dropped` counts them), and its
+   * `leaveContext()` leaves nothing else.
+   */
   enterContext(name: string): void {
     checkGroupName(name, 'name');
     activeDebugRequest()?.enter(name);
@@ -22,14 +33,21 @@ export const timing = Object.freeze({
   leaveContext(): void {
     activeDebugRequest()?.leave();
   },
-  /** Sets a property of the current timing context (and an attribute of its span). */
-  setContextProp(key: string, value: unknown): void {
-    checkPropKey(key);
+  /**
+   * Sets a property of the current timing context (and an attribute of its
+   * span). `value` is a string, a finite number or a boolean, and `key` a
+   * non-empty string other than the fields the module writes itself
+   * (`total_time`, `child`, `dangling`, `request_id`, `trace_id`,
+   * `downstream`, `downstream_dropped`, `contexts_dropped`); anything else
+   * throws a TypeError, in a debugged request or not.
+   */
+  setContextProp(key: string, value: PropValue): void {
+    checkProp(key, value);
     activeDebugRequest()?.setProp(key, value);
   },
-  /** Sets a property of the request's root context (and of its root span). */
-  setRootContextProp(key: string, value: unknown): void {
-    checkPropKey(key);
+  /** Sets a property of the request's root context (and of its root span); checked as `setContextProp`. */
+  setRootContextProp(key: string, value: PropValue): void {
+    checkProp(key, value);
     activeDebugRequest()?.setRootProp(key, value);
   },
   /** Reads a property of the current timing context. */

@@ -1,7 +1,7 @@
 import { hook } from '../core/named-hooks';
 import { TIMING_GROUP } from './auth';
 import type { DebugRequest } from './debug-request';
-import { asciiJson, headerOutput, logLines } from './output';
+import { asciiJson, headerOutput, logLines, reportOutputFailure } from './output';
 import { timing } from './timing-api';
 
 /** The group whose only hook, `auth`, decides per request whether `timing` is enabled. */
@@ -48,22 +48,59 @@ export function registerTimingHooks(): void {
 
 /**
  * Kong's header output: the tree so far, or a pointer to the log if too
- * large for a non-loopback client. The server integration writes it when
- * the response headers are written (after the header_filter phase), so a
- * header_filter nested in another phase (a buffered response's) writes none.
+ * large for the client (see `headerOutputLimit`). The server integration
+ * writes it when the response headers are written (after the header_filter
+ * phase), so a header_filter nested in another phase (a buffered
+ * response's) writes none. Never throws: it runs inside the application's
+ * `writeHead`, `write` and `end`.
  */
 export function writeHeaderOutput(debug: DebugRequest): void {
-  const json = asciiJson(debug.toOutput());
-  const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
-  if (truncated) debug.log = true;
-  debug.output.setHeader(debug.output.headerName, value);
+  try {
+    const json = asciiJson(debug.toOutput());
+    const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
+    if (truncated) debug.log = true;
+    debug.output.setHeader(debug.output.headerName, value);
+  } catch (error) {
+    reportOutputFailure('the header output', debug.requestId, error);
+  }
 }
 
 /**
  * Kong's log output, split into parts when large; written after the log
- * phase, only if the request asked for it or its header output was truncated.
+ * phase, only if the request asked for it or its header output was
+ * truncated. Never throws: a logger that throws (or returns a promise that
+ * rejects) is reported through `diag.warn`, and the request's later lines
+ * are not sent to it.
  */
 export function writeLogOutput(debug: DebugRequest): void {
   if (!debug.log) return;
-  for (const line of logLines(JSON.stringify(debug.toOutput()), debug.requestId)) debug.output.logger(line);
+  let lines: string[];
+  try {
+    lines = logLines(JSON.stringify(debug.toOutput()), debug.requestId);
+  } catch (error) {
+    reportOutputFailure('the log output', debug.requestId, error);
+    return;
+  }
+  // Typed to return nothing, but a JavaScript logger may return a promise.
+  const logger: (line: string) => unknown = debug.output.logger;
+  const failed = (error: unknown): void => {
+    reportOutputFailure('the logger', debug.requestId, error);
+  };
+  for (const line of lines) {
+    try {
+      const result = logger(line);
+      if (isThenable(result)) result.then(undefined, failed);
+    } catch (error) {
+      failed(error);
+      return;
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,8 +1,9 @@
 import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import { now } from './clock';
 import type { DebugRequest } from './debug-request';
+import { MAX_DOWNSTREAM_BYTES } from './output';
 import { setSpanAttribute } from './span-attributes';
-import type { TimingInstance } from './timing-tree';
+import { isPropValue, type TimingInstance } from './timing-tree';
 
 /**
  * A handle on contexts an instrumentation opened for one operation (a DNS
@@ -21,10 +22,10 @@ export class TimingOperation {
     return this.instances[this.instances.length - 1];
   }
 
-  /** A timing-tree prop (and span attribute) on the operation's innermost context. */
+  /** A timing-tree prop (and span attribute) on the operation's innermost context; other values are ignored. */
   setProp(key: string, value: unknown): void {
     const innermost = this.innermost;
-    if (innermost === undefined) return;
+    if (innermost === undefined || !isPropValue(value)) return;
     innermost.node.props.set(key, value);
     setSpanAttribute(innermost.span, key, value);
   }
@@ -44,20 +45,37 @@ export class TimingOperation {
    * parsed) under the innermost context: appended to its prop `downstream`,
    * an array with one tree per response, since same-named contexts share a
    * node. Not a span attribute: that service exports its own spans.
+   * `size` (the header's length) counts against the request's budget of
+   * `MAX_DOWNSTREAM_BYTES`; over it, the tree is dropped with a note.
    */
-  nestDownstream(tree: Record<string, unknown>): void {
+  nestDownstream(tree: Record<string, unknown>, size: number): void {
     const innermost = this.innermost;
     if (innermost === undefined || this.debug.finished) return;
+    if (!this.debug.takeDownstreamBytes(size)) {
+      this.dropDownstream(`the request's downstream outputs are over ${MAX_DOWNSTREAM_BYTES} bytes`);
+      return;
+    }
     const props = innermost.node.props;
     const list = props.get('downstream');
     if (Array.isArray(list)) list.push(tree);
     else props.set('downstream', [tree]);
   }
 
+  /**
+   * Notes on the innermost context (prop `downstream_dropped`) why a called
+   * service's output was not nested.
+   */
+  dropDownstream(reason: string): void {
+    const innermost = this.innermost;
+    if (innermost === undefined || this.debug.finished) return;
+    innermost.node.props.set('downstream_dropped', reason);
+  }
+
   /** Starts a follow-up context under this operation's innermost one (a TLS handshake after the TCP connect). */
   child(name: string, attributes?: Attributes): TimingOperation | undefined {
     const innermost = this.innermost;
     if (innermost === undefined || this.ended || this.debug.finished) return undefined;
+    if (!this.debug.mayOpenUnder(innermost, 1)) return undefined;
     return new TimingOperation(this.debug, [this.debug.openInstance(innermost, name, attributes)]);
   }
 

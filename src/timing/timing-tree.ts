@@ -1,7 +1,32 @@
 import type { Span } from '@opentelemetry/api';
 
-/** Keys a timing context's props may not use: the output's own fields. */
-export const RESERVED_PROPS: ReadonlySet<string> = new Set(['total_time', 'child']);
+/** Keys a timing context's props may not use: the fields the timing module writes itself. */
+export const RESERVED_PROPS: ReadonlySet<string> = new Set([
+  'total_time',
+  'child',
+  'dangling',
+  'request_id',
+  'trace_id',
+  'downstream',
+  'downstream_dropped',
+  'contexts_dropped',
+]);
+
+/** What a timing-tree prop can hold: what JSON and a span attribute carry unchanged. */
+export type PropValue = string | number | boolean;
+
+/** True for a string, a finite number or a boolean. */
+export function isPropValue(value: unknown): value is PropValue {
+  const type = typeof value;
+  return type === 'string' || type === 'boolean' || (type === 'number' && Number.isFinite(value));
+}
+
+/**
+ * How many timing contexts deep a request's tree goes (below its root).
+ * Contexts entered deeper are not added (the root's `contexts_dropped`
+ * counts them); their leaves still balance their enters.
+ */
+export const MAX_TREE_DEPTH = 128;
 
 /**
  * One named timing context in a request's tree. Entering the same name
