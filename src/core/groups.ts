@@ -1,6 +1,13 @@
 import { diag } from '@opentelemetry/api';
 import { allGroups, findGroup, groupState } from './group-state';
-import { activeRequestScope, enableInScope, isActive, runInRequestScope, runWithGroups } from './request-scope';
+import {
+  activeRequestScope,
+  enableInScope,
+  isActive,
+  readyToHold,
+  runInRequestScope,
+  runWithGroups,
+} from './request-scope';
 import { checkFunction, checkGroupName, describe } from './validate';
 
 /** True if `group` is always enabled or enabled for the current request. */
@@ -11,9 +18,12 @@ export function isGroupEnabled(group: string): boolean {
 
 /**
  * Enables `group` for the current request scope: every async continuation
- * of the request sees it, other requests do not.
+ * of the request sees it, other requests do not. In a request of a
+ * node:http server the scope ends when the response is over (finished,
+ * or closed early): from then on no continuation of the request sees the
+ * group.
  *
- * @throws Error outside a request scope.
+ * @throws Error outside a request scope, or after its request ended.
  */
 export function enableOnThisRequest(group: string): void {
   checkGroupName(group);
@@ -26,7 +36,7 @@ export function enableOnThisRequest(group: string): void {
         'to enable a group for every request use alwaysEnable()',
     );
   }
-  if (scope.ended) {
+  if (!readyToHold(scope)) {
     throw new Error(`enableOnThisRequest('${group}') was called after its request ended`);
   }
   enableInScope(scope, groupState(group));
