@@ -107,6 +107,21 @@ describe('hardening: propagated groups cannot grow the group table', function ()
     expect(listGroups()).to.have.length(before);
   });
 
+  it('a propagated group the process mentions while the request runs stays, as a group it knows', async () => {
+    const name = `mentioned-${randomBytes(6).toString('hex')}`;
+    let remove: (() => void) | undefined;
+    probe = () => {
+      remove = hook(name, 'late', () => undefined);
+      return String(isGroupEnabled(name));
+    };
+    try {
+      expect(await get(`${url}/`, agent, signedHeaders([name]))).to.equal('true');
+      expect(listGroups().find((g) => g.name === name)).to.include({ enabledScopes: 0, alwaysEnabled: false });
+    } finally {
+      remove?.();
+    }
+  });
+
   it('10,000 requests, each with 32 random signed group names, leave the table as it was; known groups still work', async () => {
     const names = (req: http.IncomingMessage): string[] => String(req.headers['x-names']).split(' ');
     probe = (req) => {
