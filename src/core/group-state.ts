@@ -20,6 +20,12 @@ export class GroupState {
   readonly sites = new Set<HookSite>();
   /** Told when the group goes from dormant to enabled somewhere, and back. */
   readonly activityListeners = new Set<(active: boolean) => void>();
+  /**
+   * Created by remote input only (see {@link transientGroupState}) and
+   * mentioned by nothing in the process: leaves the table as soon as no
+   * scope holds it.
+   */
+  transient = false;
 
   constructor(readonly name: string) {}
 
@@ -36,6 +42,7 @@ export class GroupState {
   release(): void {
     if (this.scopeRefs > 0) this.scopeRefs--;
     this.refresh();
+    if (this.transient) dropIfUnused(this);
   }
 
   private refresh(): void {
@@ -53,14 +60,71 @@ const groups = new Map<string, GroupState>();
 /** A group that nothing can enable: retired hooks point at it. */
 export const NEVER_ENABLED = new GroupState('');
 
-/** The state of `name`, created on first use. */
+/**
+ * How many groups remote input alone may have in the table at once (see
+ * {@link transientGroupState}).
+ */
+export const MAX_TRANSIENT_GROUPS = 256;
+
+/** Transient groups in the table. */
+let transientCount = 0;
+
+/**
+ * The state of `name`, created on first use. Any mention by the process
+ * (hooks, hooked functions, listeners, `alwaysEnable`, `enableOnThisRequest`,
+ * `withGroupsEnabled`) goes through here and makes the group permanent.
+ */
 export function groupState(name: string): GroupState {
   let state = groups.get(name);
   if (state === undefined) {
     state = new GroupState(name);
     groups.set(name, state);
+  } else if (state.transient) {
+    state.transient = false;
+    transientCount--;
   }
   return state;
+}
+
+/**
+ * The state of `name` for remote input (groups a calling service
+ * propagated): the group as it is if the table has it; else a new
+ * transient entry, which leaves the table as soon as no request scope
+ * holds it, unless the process mentions the group meanwhile (then it is
+ * permanent). `undefined` when {@link MAX_TRANSIENT_GROUPS} transient
+ * groups are in the table already: remote input cannot grow the table
+ * without bound. The caller must hold what it gets (or call
+ * {@link releaseIfUnused}), or the entry stays.
+ */
+export function transientGroupState(name: string): GroupState | undefined {
+  const existing = groups.get(name);
+  if (existing !== undefined) return existing;
+  if (transientCount >= MAX_TRANSIENT_GROUPS) return undefined;
+  const state = new GroupState(name);
+  state.transient = true;
+  groups.set(name, state);
+  transientCount++;
+  return state;
+}
+
+/** Drops `state` from the table if it is transient and nothing holds it. */
+export function releaseIfUnused(state: GroupState): void {
+  if (state.transient) dropIfUnused(state);
+}
+
+function dropIfUnused(state: GroupState): void {
+  if (
+    state.active !== 0 ||
+    state.namedHooks.size !== 0 ||
+    state.sites.size !== 0 ||
+    state.activityListeners.size !== 0 ||
+    groups.get(state.name) !== state
+  ) {
+    return;
+  }
+  groups.delete(state.name);
+  state.transient = false;
+  transientCount--;
 }
 
 /** The state of `name` if anything ever mentioned the group. */

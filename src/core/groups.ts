@@ -1,6 +1,21 @@
 import { diag } from '@opentelemetry/api';
-import { allGroups, findGroup, groupState } from './group-state';
-import { activeRequestScope, enableInScope, isActive, runInRequestScope, runWithGroups } from './request-scope';
+import {
+  allGroups,
+  findGroup,
+  groupState,
+  MAX_TRANSIENT_GROUPS,
+  releaseIfUnused,
+  transientGroupState,
+} from './group-state';
+import {
+  activeRequestScope,
+  enableInScope,
+  isActive,
+  readyToHold,
+  runInRequestScope,
+  runWithGroups,
+  type RequestScope,
+} from './request-scope';
 import { checkFunction, checkGroupName, describe } from './validate';
 
 /** True if `group` is always enabled or enabled for the current request. */
@@ -11,9 +26,12 @@ export function isGroupEnabled(group: string): boolean {
 
 /**
  * Enables `group` for the current request scope: every async continuation
- * of the request sees it, other requests do not.
+ * of the request sees it, other requests do not. In a request of a
+ * node:http server the scope ends when the response is over (finished,
+ * or closed early): from then on no continuation of the request sees the
+ * group.
  *
- * @throws Error outside a request scope.
+ * @throws Error outside a request scope, or after its request ended.
  */
 export function enableOnThisRequest(group: string): void {
   checkGroupName(group);
@@ -26,10 +44,44 @@ export function enableOnThisRequest(group: string): void {
         'to enable a group for every request use alwaysEnable()',
     );
   }
-  if (scope.ended) {
+  if (!readyToHold(scope)) {
     throw new Error(`enableOnThisRequest('${group}') was called after its request ended`);
   }
   enableInScope(scope, groupState(group));
+}
+
+/** When the last warning about the full transient table was logged (ms since epoch). */
+let lastFullTableWarning = 0;
+
+/**
+ * Enables on `scope` the groups a calling service propagated (remote
+ * input): a group the process knows is enabled as it is; an unknown one
+ * gets a transient entry that leaves the table when the request ends (see
+ * `transientGroupState`), and is skipped when
+ * {@link MAX_TRANSIENT_GROUPS} such entries exist already. Returns how
+ * many of `names` were skipped that way.
+ */
+export function enablePropagatedGroups(scope: RequestScope, names: readonly string[]): number {
+  let skipped = 0;
+  for (const name of names) {
+    const state = transientGroupState(name);
+    if (state === undefined) {
+      skipped++;
+      continue;
+    }
+    if (!enableInScope(scope, state)) releaseIfUnused(state);
+  }
+  if (skipped !== 0) {
+    const now = Date.now();
+    if (now - lastFullTableWarning >= 60_000) {
+      lastFullTableWarning = now;
+      diag.warn(
+        `dynamic-hooks: ${skipped} propagated group(s) not enabled: ${MAX_TRANSIENT_GROUPS} groups ` +
+          'that only propagation created are in use already (further ones are dropped silently for a minute)',
+      );
+    }
+  }
+  return skipped;
 }
 
 /** Enables `group` for every request, process-wide, from the next call on. */
@@ -95,7 +147,12 @@ export interface GroupInfo {
   readonly hookedFunctions: readonly string[];
 }
 
-/** Every group the process knows of, with its state, hooks and hooked functions. */
+/**
+ * Every group the process knows of, with its state, hooks and hooked
+ * functions; plus, while a request holds them, the transient groups that
+ * only a calling service's propagated groups named (at most
+ * `MAX_TRANSIENT_GROUPS`, 256, gone when their requests end).
+ */
 export function listGroups(): GroupInfo[] {
   const out: GroupInfo[] = [];
   for (const state of allGroups()) {

@@ -11,8 +11,18 @@ export interface RequestScope {
    */
   held: GroupState[] | undefined;
   ended: boolean;
-  /** What other modules keep per request (the timing module's debug state), by their own keys. */
+  /** What other modules keep per request (the timing module's debug state), by their own keys; dropped when the scope ends. */
   data: Map<symbol, unknown> | undefined;
+  /**
+   * Set by whoever opened the scope and owns its end (the server
+   * integration, which ends it with the response): called once, just
+   * before the scope first holds a group, so that only the few scopes that
+   * hold something pay for arranging their end. It may end the scope at
+   * once (its request is already over), in which case nothing is held.
+   */
+  onFirstHold: ((scope: RequestScope) => void) | undefined;
+  /** What `onFirstHold` needs to arrange the end (the server's response); opaque here. */
+  owner: unknown;
 }
 
 /**
@@ -67,30 +77,62 @@ export function runInRequestScope<T>(fn: () => T): T {
 
 /**
  * Opens a request scope whose end the caller controls (the server
- * integration ends it when the response closes).
+ * integration ends it when the response is over). `onFirstHold(scope)`,
+ * if given, runs once before the scope first holds a group, with
+ * `scope.owner === owner`: the place to arrange the end (see
+ * {@link RequestScope.onFirstHold}). A scope nobody ends is released when
+ * it is garbage-collected.
  */
-export function contextWithNewScope(): { context: Context; scope: RequestScope } {
-  const scope: RequestScope = { held: undefined, ended: false, data: undefined };
+export function contextWithNewScope(
+  onFirstHold?: (scope: RequestScope) => void,
+  owner?: unknown,
+): { context: Context; scope: RequestScope } {
+  const scope: RequestScope = { held: undefined, ended: false, data: undefined, onFirstHold, owner };
   const frame: ScopeFrame = { request: scope, overlay: undefined };
   return { context: context.active().setValue(FRAME_KEY, frame), scope };
 }
 
-/** Enables `group` in `scope` until the scope ends. */
-export function enableInScope(scope: RequestScope, group: GroupState): void {
+/**
+ * Whether `scope` can hold a group: runs its `onFirstHold` if that has not
+ * run yet (which may end the scope), then answers `!scope.ended`.
+ */
+export function readyToHold(scope: RequestScope): boolean {
+  const onFirstHold = scope.onFirstHold;
+  if (onFirstHold !== undefined) {
+    scope.onFirstHold = undefined;
+    onFirstHold(scope);
+  }
+  return !scope.ended;
+}
+
+/**
+ * Enables `group` in `scope` until the scope ends; false (and nothing
+ * held) if the scope has ended.
+ */
+export function enableInScope(scope: RequestScope, group: GroupState): boolean {
+  if (!readyToHold(scope)) return false;
   if (scope.held === undefined) {
     scope.held = [];
     collector.register(scope, scope.held, scope);
   } else if (scope.held.includes(group)) {
-    return;
+    return true;
   }
   scope.held.push(group);
   group.retain();
+  return true;
 }
 
-/** Ends `scope`: its groups stop being enabled in every continuation. */
+/**
+ * Ends `scope`: its groups stop being enabled in every continuation (and
+ * go back to the dormant path if nothing else enables them), its data is
+ * dropped, even while sockets or timers of the request still reach it.
+ */
 export function endScope(scope: RequestScope): void {
   if (scope.ended) return;
   scope.ended = true;
+  scope.onFirstHold = undefined;
+  scope.owner = undefined;
+  scope.data = undefined;
   if (scope.held === undefined) return;
   collector.unregister(scope);
   for (const group of scope.held) group.release();

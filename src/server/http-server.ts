@@ -48,7 +48,7 @@ function handleRequest(server: Server, original: Emit, args: IArguments): boolea
   const req = args[1] as IncomingMessage;
   const res = args[2] as ServerResponse;
   if (scopeFilter !== undefined && !scopeFilter(req)) return apply(original, server, args) as boolean;
-  const { context: ctx, scope } = contextWithNewScope();
+  const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
   return runInContext(ctx, () => {
     runHook(AUTH[0], AUTH[1], req, res);
     const debug = debugRequestOfScope(scope);
@@ -60,6 +60,27 @@ function handleRequest(server: Server, original: Emit, args: IArguments): boolea
       return apply(original, server, args) as boolean;
     });
   });
+}
+
+/**
+ * A request scope's `onFirstHold`: the scope ends when its response is
+ * over, finished or closed (aborted) whichever comes first, so that no
+ * continuation of the request (a timer, a pooled keep-alive socket) keeps
+ * its groups enabled. Armed only for scopes that come to hold a group, so
+ * the other requests pay no listener. A debugged request's scope is ended
+ * by its log phase instead (see traceResponse).
+ */
+function endWithResponse(scope: RequestScope): void {
+  const res = scope.owner as ServerResponse;
+  if (res.writableFinished || res.destroyed) {
+    if (debugRequestOfScope(scope) === undefined) endScope(scope);
+    return;
+  }
+  const end = (): void => {
+    if (debugRequestOfScope(scope) === undefined) endScope(scope);
+  };
+  res.once('finish', end);
+  res.once('close', end);
 }
 
 /**

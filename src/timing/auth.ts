@@ -1,7 +1,7 @@
 import { context, diag, propagation, trace, type Context } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { enableOnThisRequest } from '../core/groups';
+import { enableOnThisRequest, enablePropagatedGroups } from '../core/groups';
 import { activeRequestScope, type RequestScope } from '../core/request-scope';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { hasHeaderWithPrefix, removeHeaders } from '../server/raw-headers';
@@ -21,7 +21,9 @@ export const TIMING_GROUP = 'timing';
  * the `timing` group on the request and starts its timing tree. A request
  * whose `baggage` carries groups signed by a calling service (see
  * `SignedGroupsPropagator`) gets them enabled, and is debugged if `timing`
- * is among them.
+ * is among them. Groups this process does not know get transient entries,
+ * gone when the request ends and capped in number (see
+ * `enablePropagatedGroups`), so remote input cannot grow the group table.
  */
 export function authorizeRequest(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
   // rawHeaders first: most requests carry no debug header, and reading
@@ -75,9 +77,12 @@ function acceptPropagatedGroups(settings: TimingSettings, req: IncomingMessage, 
     );
     return;
   }
-  for (const group of propagated.groups) {
-    if (group !== TIMING_GROUP) enableOnThisRequest(group);
-  }
+  // Remote input: groups this process does not know only get transient,
+  // capped entries in the group table (see enablePropagatedGroups).
+  enablePropagatedGroups(
+    scope,
+    propagated.groups.filter((group) => group !== TIMING_GROUP),
+  );
   if (!propagated.groups.includes(TIMING_GROUP) || debugRequestOfScope(scope) !== undefined) return;
   startDebugRequest(settings, req, res, scope, {
     client: clientOf(settings, req),
