@@ -2,6 +2,7 @@ import { context } from '@opentelemetry/api';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { runInContext } from '../core/context-manager';
 import { runHook } from '../core/named-hooks';
+import { reportHandlerFailure } from '../core/report-failure';
 import { contextWithNewScope, endScope, type RequestScope } from '../core/request-scope';
 import { trackListening } from './listening-servers';
 import { debugRequestOfScope, type DebugRequest } from '../timing/debug-request';
@@ -112,17 +113,25 @@ function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestS
   res.write = bodyFilter(write, requestContext, headerFilter);
   res.end = bodyFilter(end, requestContext, headerFilter);
   res.once('close', () => {
-    context.with(requestContext, () => {
-      // The response is over: what the application left open is dangling,
-      // and the log phase is the request's last, at the top of the tree.
-      debug.closeDangling();
-      runHook('timing', 'before:log');
-      runHook('timing', 'after:log');
-      writeLogOutput(debug);
-      debug.finish();
-    });
-    endScope(scope);
+    // A throw here would escape from an event listener and end the process
+    // (a span processor that throws when the root span ends, say): report it.
+    try {
+      context.with(requestContext, logPhase, undefined, debug);
+    } catch (error) {
+      reportHandlerFailure('timing', 'log', error);
+    } finally {
+      endScope(scope);
+    }
   });
+}
+
+/** The response is over: what the application left open is dangling, and the log phase is the request's last. */
+function logPhase(debug: DebugRequest): void {
+  debug.closeDangling();
+  runHook('timing', 'before:log');
+  runHook('timing', 'after:log');
+  writeLogOutput(debug);
+  debug.finish();
 }
 
 function bodyFilter<F extends (...args: never[]) => unknown>(
