@@ -17,6 +17,7 @@ import {
 } from '../../src';
 import { DiagCapture } from '../helpers/diag-capture';
 import { releaseRequestScopes } from '../helpers/scopes';
+import { prng } from '../helpers/prng';
 
 /**
  * Issue 9: a property fuzz of the core API with a fixed seed. Random
@@ -34,18 +35,6 @@ const MODES: readonly HookMode[] = ['auto', 'sync', 'promise', 'callback'];
 const MAX_ARGS: readonly MaxArgs[] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 'varargs'];
 const KEYS = ['sync', 'prom', 'cb', 'thenish', 'Make'] as const;
 type Key = (typeof KEYS)[number];
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the next call of an original does, decided by the caller. */
 interface Plan {

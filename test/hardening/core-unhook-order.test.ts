@@ -1,23 +1,12 @@
 import { expect } from 'chai';
 import { alwaysEnable, disableByDefault, hookFunction, type Unhook } from '../../src';
+import { prng } from '../helpers/prng';
 
 /** Issue 9, item 4: unhooking in any order restores a chain whose depth does not grow. */
 
 let seq = 0;
 function freshGroup(): string {
   return `core-unhook-order-${++seq}`;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: T[], random: () => number): T[] {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { hook, isGroupEnabled, listGroups, SignedGroupsPropagator } from '../../src';
 import { MAX_TRANSIENT_GROUPS } from '../../src/core/group-state';
 import { DiagCapture } from '../helpers/diag-capture';
-import { close, listen } from '../helpers/http';
+import { close, getOverAgent as get, listen } from '../helpers/http';
 import { timingHarness } from '../helpers/timing-harness';
 
 // Issue 9, item 11: groups that only remote input (signed baggage from a
@@ -33,19 +33,6 @@ function signedHeaders(names: readonly string[]): Record<string, string> {
     traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
     baggage: `tenant=acme,dynamic-hooks.groups=${encodeURIComponent(groups)},dynamic-hooks.sig=${sig}`,
   };
-}
-
-function get(url: string, agent: http.Agent, headers: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent, headers }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve(body));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
 }
 
 function randomNames(count: number): string[] {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { enableOnThisRequest, isGroupEnabled, listGroups } from '../../src';
 import { findGroup } from '../../src/core/group-state';
-import { close, listen } from '../helpers/http';
+import { close, getOverAgent as get, listen } from '../helpers/http';
 import { eventually, timingHarness } from '../helpers/timing-harness';
 
 // Issue 9, item 10: a server request's scope ends when its response is over
@@ -24,20 +24,6 @@ function enabledScopes(group: string): number | undefined {
 interface Later {
   enabled: boolean;
   enableError: string | undefined;
-}
-
-/** Reads a whole response over `agent`. */
-function get(url: string, agent: http.Agent, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent, headers }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve(body));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
 }
 
 describe('hardening: a server request scope ends with its response', () => {

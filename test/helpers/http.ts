@@ -48,3 +48,17 @@ export function close(server: http.Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/** GETs `url` over `agent` (keep-alive pools, say) and reads the whole body. */
+export function getOverAgent(url: string, agent: http.Agent, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve(body));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
