@@ -2,7 +2,7 @@
 export interface Flushable {
   /** Exports pending spans; the SDK keeps running. */
   forceFlush(): Promise<void>;
-  /** Exports pending spans and stops the SDK; safe to call more than once. */
+  /** Exports pending spans and stops the SDK, rejecting if the export failed; safe to call more than once. */
   shutdown(): Promise<void>;
 }
 
@@ -46,12 +46,13 @@ export interface ExitOptions {
  * Flushes the telemetry when the process ends, without changing how it ends:
  *
  * - `beforeExit` (the event loop ran dry): shuts the SDK down; the export
- *   keeps the loop alive until it is done, for at most `exitTimeoutMs`,
- *   then the process exits as it would have, with its exit code. When the
- *   export is not done by then, `onGiveUp` is called and, unless another
- *   `beforeExit` listener may have started work of its own, the process
- *   exits at once (an exporter retrying an unreachable collector would
- *   otherwise hold it for its own timeout).
+ *   keeps the loop alive until it is done, then the process exits as it
+ *   would have, with its exit code. If the loop is still alive
+ *   `exitTimeoutMs` later, without a successful shutdown (an exporter
+ *   retrying an unreachable collector, even after the batch processor gave
+ *   up on it, holds it for its own timeout), `onGiveUp` is called and,
+ *   unless another `beforeExit` listener may have started work of its own,
+ *   the process exits at once, with its exit code.
  * - `SIGTERM` / `SIGINT` that nobody else listens to: the default action is
  *   to terminate, so first the servers stop taking new work
  *   (`stopServing`: new connections are refused, requests in flight finish
@@ -71,10 +72,18 @@ export function flushAtExit(telemetry: Flushable, options: ExitOptions = {}): vo
   const stopServing = options.stopServing ?? (() => Promise.resolve());
   const onGiveUp = options.onGiveUp ?? (() => undefined);
   process.once('beforeExit', () => {
-    void shutdownWithin(telemetry, exitTimeoutMs, onGiveUp).then((done) => {
+    // Unreferenced: it fires only if something still keeps the loop alive.
+    const giveUp = setTimeout(() => {
+      reportGiveUp(onGiveUp, exitTimeoutMs);
       // Only the export was left to wait for, unless someone else acted on beforeExit too.
-      if (!done && process.listenerCount('beforeExit') === 0) process.exit();
-    });
+      if (process.listenerCount('beforeExit') === 0) process.exit();
+    }, exitTimeoutMs).unref();
+    telemetry.shutdown().then(
+      () => {
+        clearTimeout(giveUp);
+      },
+      () => undefined,
+    );
   });
   for (const signal of SIGNALS) {
     const onSignal = (): void => {
@@ -95,9 +104,9 @@ export function flushAtExit(telemetry: Flushable, options: ExitOptions = {}): vo
 }
 
 /**
- * Shuts the telemetry down, waiting at most `ms`: resolves `true` once it is
- * down (failures included: the SDK reports its own), `false` after calling
- * `onGiveUp(ms)` if it was still exporting then.
+ * Shuts the telemetry down, waiting at most `ms`: resolves `true` once the
+ * shutdown settled (a failure included: whoever started it reports it),
+ * `false` after calling `onGiveUp(ms)` if it was still exporting then.
  */
 export function shutdownWithin(
   telemetry: Pick<Flushable, 'shutdown'>,
@@ -105,15 +114,17 @@ export function shutdownWithin(
   onGiveUp: (waitedMs: number) => void,
 ): Promise<boolean> {
   return withTimeout(telemetry.shutdown(), ms).then((done) => {
-    if (!done) {
-      try {
-        onGiveUp(ms);
-      } catch {
-        // Reporting must not keep the process from ending.
-      }
-    }
+    if (!done) reportGiveUp(onGiveUp, ms);
     return done;
   });
+}
+
+function reportGiveUp(onGiveUp: (waitedMs: number) => void, ms: number): void {
+  try {
+    onGiveUp(ms);
+  } catch {
+    // Reporting must not keep the process from ending.
+  }
 }
 
 function stopServingSafely(stopServing: () => Promise<void>): Promise<void> {

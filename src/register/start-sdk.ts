@@ -42,20 +42,31 @@ export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable
   for (const warning of warnings) tellOperator('warn', warning);
   sdk.start();
 
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopped ??= sdk.shutdown().catch(reportFailure('shut down')));
-  let gaveUp = false;
-  const onGiveUp = (waitedMs: number): void => {
-    if (gaveUp) return;
-    gaveUp = true;
+  // One message about lost spans, whichever comes first: the export failed, or the wait ran out.
+  let told = false;
+  const tellLost = (why: string, hint = ''): void => {
+    if (told) return;
+    told = true;
     tellOperator(
       'warn',
-      `could not export the pending spans to ${describeTraceExport(env)} within ${waitedMs} ms, ` +
-        'so they are lost (DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS or OTEL_BSP_EXPORT_TIMEOUT sets the wait)',
+      `could not export the pending spans to ${describeTraceExport(env)} ${why}, so they are lost${hint}`,
     );
   };
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    if (stopped === undefined) {
+      stopped = sdk.shutdown();
+      stopped.catch((error: unknown) => {
+        tellLost(`(${String(error)})`);
+      });
+    }
+    return stopped;
+  };
+  const onGiveUp = (waitedMs: number): void => {
+    tellLost(`within ${waitedMs} ms`, ' (DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS or OTEL_BSP_EXPORT_TIMEOUT sets the wait)');
+  };
   const telemetry: Flushable = {
-    forceFlush: () => (stopped ?? forceFlushTracerProvider()).catch(reportFailure('flush')),
+    forceFlush: () => stopped?.catch(() => undefined) ?? forceFlushTracerProvider().catch(reportFailure('flush')),
     shutdown: () => shutdownWithin({ shutdown: stop }, timeouts.exitMs, onGiveUp).then(() => undefined),
   };
   flushAtExit(
