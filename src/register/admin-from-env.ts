@@ -1,5 +1,5 @@
-import { diag } from '@opentelemetry/api';
 import { startAdminServer, type AdminServer } from '../admin/admin-server';
+import { tellOperator } from '../timing/logger';
 
 /**
  * Starts the admin endpoint for `dynamic-hooks/register` when
@@ -7,7 +7,7 @@ import { startAdminServer, type AdminServer } from '../admin/admin-server';
  * diag at info): bound to `DYNAMIC_HOOKS_ADMIN_HOST` (default `127.0.0.1`),
  * protected by `DYNAMIC_HOOKS_ADMIN_TOKEN`, which is required. Its server
  * does not keep the process alive. A bad setting or a failed listen is
- * reported through diag and leaves the application running without the
+ * reported (diag and stderr, see `tellOperator`) and leaves the application running without the
  * endpoint; it never throws. Resolves with the server, or `undefined`.
  */
 export async function startAdminFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<AdminServer | undefined> {
@@ -38,5 +38,5 @@ export async function startAdminFromEnv(env: NodeJS.ProcessEnv = process.env): P
 }
 
 function refuse(reason: string): void {
-  diag.error(`dynamic-hooks/register: admin endpoint not started: ${reason}`);
+  tellOperator('error', `admin endpoint not started: ${reason}`);
 }

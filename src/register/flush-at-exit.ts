@@ -2,7 +2,7 @@
 export interface Flushable {
   /** Exports pending spans; the SDK keeps running. */
   forceFlush(): Promise<void>;
-  /** Exports pending spans and stops the SDK; safe to call more than once. */
+  /** Exports pending spans and stops the SDK, rejecting if the export failed; safe to call more than once. */
   shutdown(): Promise<void>;
 }
 
@@ -15,15 +15,31 @@ export const SIGNAL_FLUSH_TIMEOUT_MS = 5_000;
 /** The environment variable that sets that bound, in milliseconds. */
 export const SHUTDOWN_TIMEOUT_ENV = 'DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS';
 
-/** How a terminating signal ends the process. */
+/**
+ * How long the export waits at most when the process ends on its own (the
+ * event loop ran dry, or the application awaits `shutdown()`), by default.
+ */
+export const EXIT_FLUSH_TIMEOUT_MS = 2_000;
+
+/** OpenTelemetry's bound of one batch export, which also bounds the export at exit when set. */
+export const BSP_EXPORT_TIMEOUT_ENV = 'OTEL_BSP_EXPORT_TIMEOUT';
+
+/** How the process ends. */
 export interface ExitOptions {
-  /** The whole wait, draining and export, in milliseconds; default {@link SIGNAL_FLUSH_TIMEOUT_MS}. */
+  /**
+   * At a terminating signal, the whole wait, draining and export, in
+   * milliseconds; default {@link SIGNAL_FLUSH_TIMEOUT_MS}.
+   */
   readonly timeoutMs?: number;
+  /** At `beforeExit`, the wait for the export, in milliseconds; default {@link EXIT_FLUSH_TIMEOUT_MS}. */
+  readonly exitTimeoutMs?: number;
   /**
    * Stops taking new work (closes the listening servers) and resolves
    * once the work in flight is done.
    */
   readonly stopServing?: () => Promise<void>;
+  /** Called when the export did not finish in time (with the time waited), before the process goes on ending. */
+  readonly onGiveUp?: (waitedMs: number) => void;
 }
 
 /**
@@ -31,14 +47,19 @@ export interface ExitOptions {
  *
  * - `beforeExit` (the event loop ran dry): shuts the SDK down; the export
  *   keeps the loop alive until it is done, then the process exits as it
- *   would have, with its exit code.
+ *   would have, with its exit code. If the loop is still alive
+ *   `exitTimeoutMs` later, without a successful shutdown (an exporter
+ *   retrying an unreachable collector, even after the batch processor gave
+ *   up on it, holds it for its own timeout), `onGiveUp` is called and,
+ *   unless another `beforeExit` listener may have started work of its own,
+ *   the process exits at once, with its exit code.
  * - `SIGTERM` / `SIGINT` that nobody else listens to: the default action is
  *   to terminate, so first the servers stop taking new work
  *   (`stopServing`: new connections are refused, requests in flight finish
  *   and their spans end), for at most half of `timeoutMs`; then the SDK is
- *   shut down in the time left; then the signal is raised again with no
- *   listener left, and the process dies of it as it would have. A second
- *   signal meanwhile terminates at once.
+ *   shut down in the time left (`onGiveUp` if that was not enough); then the
+ *   signal is raised again with no listener left, and the process dies of it
+ *   as it would have. A second signal meanwhile terminates at once.
  * - a signal the application handles itself: its handler decides what
  *   happens (it may keep serving while it drains), so pending spans are only
  *   flushed and the SDK keeps running; `beforeExit` shuts it down later. An
@@ -47,9 +68,22 @@ export interface ExitOptions {
  */
 export function flushAtExit(telemetry: Flushable, options: ExitOptions = {}): void {
   const timeoutMs = options.timeoutMs ?? SIGNAL_FLUSH_TIMEOUT_MS;
+  const exitTimeoutMs = options.exitTimeoutMs ?? EXIT_FLUSH_TIMEOUT_MS;
   const stopServing = options.stopServing ?? (() => Promise.resolve());
+  const onGiveUp = options.onGiveUp ?? (() => undefined);
   process.once('beforeExit', () => {
-    void telemetry.shutdown();
+    // Unreferenced: it fires only if something still keeps the loop alive.
+    const giveUp = setTimeout(() => {
+      reportGiveUp(onGiveUp, exitTimeoutMs);
+      // Only the export was left to wait for, unless someone else acted on beforeExit too.
+      if (process.listenerCount('beforeExit') === 0) process.exit();
+    }, exitTimeoutMs).unref();
+    telemetry.shutdown().then(
+      () => {
+        clearTimeout(giveUp);
+      },
+      () => undefined,
+    );
   });
   for (const signal of SIGNALS) {
     const onSignal = (): void => {
@@ -60,12 +94,36 @@ export function flushAtExit(telemetry: Flushable, options: ExitOptions = {}): vo
       process.removeListener(signal, onSignal);
       const deadline = Date.now() + timeoutMs;
       void withTimeout(stopServingSafely(stopServing), timeoutMs / 2)
-        .then(() => withTimeout(telemetry.shutdown(), Math.max(0, deadline - Date.now())))
+        .then(() => shutdownWithin(telemetry, Math.max(0, deadline - Date.now()), onGiveUp))
         .then(() => {
           process.kill(process.pid, signal);
         });
     };
     process.on(signal, onSignal);
+  }
+}
+
+/**
+ * Shuts the telemetry down, waiting at most `ms`: resolves `true` once the
+ * shutdown settled (a failure included: whoever started it reports it),
+ * `false` after calling `onGiveUp(ms)` if it was still exporting then.
+ */
+export function shutdownWithin(
+  telemetry: Pick<Flushable, 'shutdown'>,
+  ms: number,
+  onGiveUp: (waitedMs: number) => void,
+): Promise<boolean> {
+  return withTimeout(telemetry.shutdown(), ms).then((done) => {
+    if (!done) reportGiveUp(onGiveUp, ms);
+    return done;
+  });
+}
+
+function reportGiveUp(onGiveUp: (waitedMs: number) => void, ms: number): void {
+  try {
+    onGiveUp(ms);
+  } catch {
+    // Reporting must not keep the process from ending.
   }
 }
 
@@ -77,29 +135,53 @@ function stopServingSafely(stopServing: () => Promise<void>): Promise<void> {
   }
 }
 
-/**
- * The bound of {@link flushAtExit} from `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS`
- * (an integer from 0 to 600000); {@link SIGNAL_FLUSH_TIMEOUT_MS} when unset.
- * A bad value is pushed onto `warnings` and the default used.
- */
-export function shutdownTimeoutFromEnv(env: NodeJS.ProcessEnv, warnings: string[]): number {
-  const text = env[SHUTDOWN_TIMEOUT_ENV]?.trim() ?? '';
-  if (text === '') return SIGNAL_FLUSH_TIMEOUT_MS;
-  const value = Number(text);
-  if (/^\d+$/.test(text) && value <= 600_000) return value;
-  warnings.push(
-    `${SHUTDOWN_TIMEOUT_ENV} must be milliseconds from 0 to 600000, got ${JSON.stringify(text)}; ` +
-      `using ${SIGNAL_FLUSH_TIMEOUT_MS}`,
-  );
-  return SIGNAL_FLUSH_TIMEOUT_MS;
+/** The waits of {@link flushAtExit}, from the environment. */
+export interface ExitTimeouts {
+  /** At a terminating signal: `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS`, else {@link SIGNAL_FLUSH_TIMEOUT_MS}. */
+  readonly signalMs: number;
+  /**
+   * When the process ends on its own: `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS`,
+   * else `OTEL_BSP_EXPORT_TIMEOUT`, else {@link EXIT_FLUSH_TIMEOUT_MS}.
+   */
+  readonly exitMs: number;
 }
 
-function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+/**
+ * The bounds of {@link flushAtExit} from `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS`
+ * and `OTEL_BSP_EXPORT_TIMEOUT` (integers from 0 to 600000 milliseconds). A
+ * bad value is pushed onto `warnings` and passed over.
+ */
+export function exitTimeoutsFromEnv(env: NodeJS.ProcessEnv, warnings: string[]): ExitTimeouts {
+  const own = millisecondsFromEnv(env, SHUTDOWN_TIMEOUT_ENV, warnings);
+  const batch = millisecondsFromEnv(env, BSP_EXPORT_TIMEOUT_ENV, warnings);
+  return {
+    signalMs: own ?? SIGNAL_FLUSH_TIMEOUT_MS,
+    exitMs: own ?? batch ?? EXIT_FLUSH_TIMEOUT_MS,
+  };
+}
+
+function millisecondsFromEnv(env: NodeJS.ProcessEnv, name: string, warnings: string[]): number | undefined {
+  const text = env[name]?.trim() ?? '';
+  if (text === '') return undefined;
+  const value = Number(text);
+  if (/^\d+$/.test(text) && value <= 600_000) return value;
+  warnings.push(`${name} must be milliseconds from 0 to 600000, got ${JSON.stringify(text)}; ignored`);
+  return undefined;
+}
+
+/** Resolves `true` when `work` settles (whichever way), `false` when `ms` passed first. */
+function withTimeout(work: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
   });
-  return Promise.race([work.catch(() => undefined), timeout]).finally(() => {
+  return Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    timeout,
+  ]).finally(() => {
     clearTimeout(timer);
   });
 }

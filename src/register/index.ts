@@ -4,9 +4,12 @@
  * dynamic-hooks/register app.mjs` (ESM, which also registers the
  * import-in-the-middle loader) starts the OpenTelemetry NodeSDK with the
  * timing module and the library instrumentations (all of them unless
- * `DYNAMIC_HOOKS_INSTRUMENTATIONS` names some), configured by the `OTEL_*`
- * and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
- * when the process ends. With `DYNAMIC_HOOKS_ADMIN_PORT` and
+ * `DYNAMIC_HOOKS_INSTRUMENTATIONS`, or else `OTEL_NODE_ENABLED_INSTRUMENTATIONS`
+ * / `OTEL_NODE_DISABLED_INSTRUMENTATIONS`, pick some), configured by the
+ * `OTEL_*` and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
+ * when the process ends, waiting a bounded time for the export. Bad
+ * settings and the generated debug token are written to stderr as
+ * `[dynamic-hooks]` lines. With `DYNAMIC_HOOKS_ADMIN_PORT` and
  * `DYNAMIC_HOOKS_ADMIN_TOKEN` set it also starts the admin endpoint (see
  * `startAdminServer`). Loading it more than once, from one copy of the
  * package or several, starts one SDK.
@@ -30,7 +33,9 @@ function start(): Flushable {
 /**
  * Exports pending spans and stops the SDK. An application that ends itself
  * with `process.exit()` awaits it first; otherwise `dynamic-hooks/register`
- * calls it when the process ends.
+ * calls it when the process ends. Resolves when the export is done or after
+ * `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS`, else `OTEL_BSP_EXPORT_TIMEOUT`, else
+ * 2000 ms (saying once on stderr that the pending spans were given up).
  */
 export function shutdown(): Promise<void> {
   return telemetry.shutdown();

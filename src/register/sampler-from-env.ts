@@ -11,8 +11,9 @@ import {
  * as the OpenTelemetry specification defines them; `parentbased_always_on`
  * when unset. NodeSDK reads these variables only when it is given no
  * sampler, and `dynamic-hooks/register` gives it `RequestDebugSampler`
- * wrapping this one. Problems are pushed onto `warnings` (reported once the
- * SDK has set up its diag logger) and fall back to the default.
+ * wrapping this one. Problems are pushed onto `warnings` (reported on
+ * stderr, and through diag once the SDK has set up its logger) and fall
+ * back to the default.
  */
 export function baseSamplerFromEnv(env: NodeJS.ProcessEnv, warnings: string[]): Sampler {
   const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() ?? '';

@@ -1,10 +1,13 @@
 import { diag, trace } from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { RequestDebugSampler } from '../timing/sampler';
+import { tellOperator } from '../timing/logger';
 import { closeListeningServers } from '../server/listening-servers';
-import { flushAtExit, shutdownTimeoutFromEnv, type Flushable } from './flush-at-exit';
+import { exitTimeoutsFromEnv, flushAtExit, shutdownWithin, type Flushable } from './flush-at-exit';
 import { instrumentationsFromEnv } from './instrumentations-from-env';
 import { loadNodeSdk } from './load-node-sdk';
 import { baseSamplerFromEnv } from './sampler-from-env';
+import { describeTraceExport, traceExportersFromEnv } from './trace-export-from-env';
 
 /**
  * Starts the OpenTelemetry NodeSDK for `dynamic-hooks/register`: the timing
@@ -12,32 +15,75 @@ import { baseSamplerFromEnv } from './sampler-from-env';
  * sampled by `RequestDebugSampler` around the `OTEL_TRACES_SAMPLER` choice.
  * Everything else (service name and resource, exporters and their endpoint
  * and protocol, propagators, batching, `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`)
- * is NodeSDK's own reading of the `OTEL_*` variables. Installs the exit
- * handling of {@link flushAtExit}: at a terminating signal the servers
- * stop taking new work, then the SDK is shut down, within
- * `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS` (default 5000) in all.
+ * is NodeSDK's own reading of the `OTEL_*` variables, except that
+ * `OTEL_TRACES_EXPORTER=none` still gets a tracer provider (exporting
+ * nothing): NodeSDK would start none, and without one there would be no
+ * trace ids in the outputs and no `traceparent` for the next service.
+ *
+ * Installs the exit handling of {@link flushAtExit}: at a terminating signal
+ * the servers stop taking new work, then the SDK is shut down, within
+ * `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS` (default 5000) in all; when the process
+ * ends on its own, or through the returned `shutdown()`, the export waits
+ * at most `DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS`, else `OTEL_BSP_EXPORT_TIMEOUT`,
+ * else 2000 ms. Giving up is said once on stderr. Bad settings are
+ * reported through diag and on stderr (see `tellOperator`).
  */
 export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable {
   const { NodeSDK } = loadNodeSdk();
   const warnings: string[] = [];
-  const timeoutMs = shutdownTimeoutFromEnv(env, warnings);
+  const timeouts = exitTimeoutsFromEnv(env, warnings);
+  const exporting = traceExportersFromEnv(env).length > 0;
   const sdk = new NodeSDK({
     instrumentations: instrumentationsFromEnv(env, warnings),
     sampler: new RequestDebugSampler(baseSamplerFromEnv(env, warnings)),
+    ...(exporting ? {} : { spanProcessors: [EXPORT_NOTHING] }),
   });
-  // The constructor set the diag logger from OTEL_LOG_LEVEL.
-  for (const warning of warnings) diag.warn(`dynamic-hooks/register: ${warning}`);
+  // After the constructor, which set the diag logger from OTEL_LOG_LEVEL.
+  for (const warning of warnings) tellOperator('warn', warning);
   sdk.start();
 
-  let stopped: Promise<void> | undefined;
-  const telemetry: Flushable = {
-    forceFlush: () => (stopped ?? forceFlushTracerProvider()).catch(reportFailure('flush')),
-    shutdown: () => (stopped ??= sdk.shutdown().catch(reportFailure('shut down'))),
+  // One message about lost spans, whichever comes first: the export failed, or the wait ran out.
+  let told = false;
+  const tellLost = (why: string, hint = ''): void => {
+    if (told) return;
+    told = true;
+    tellOperator(
+      'warn',
+      `could not export the pending spans to ${describeTraceExport(env)} ${why}, so they are lost${hint}`,
+    );
   };
-  flushAtExit(telemetry, { timeoutMs, stopServing: closeListeningServers });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    if (stopped === undefined) {
+      stopped = sdk.shutdown();
+      stopped.catch((error: unknown) => {
+        tellLost(`(${String(error)})`);
+      });
+    }
+    return stopped;
+  };
+  const onGiveUp = (waitedMs: number): void => {
+    tellLost(`within ${waitedMs} ms`, ' (DYNAMIC_HOOKS_SHUTDOWN_TIMEOUT_MS or OTEL_BSP_EXPORT_TIMEOUT sets the wait)');
+  };
+  const telemetry: Flushable = {
+    forceFlush: () => stopped?.catch(() => undefined) ?? forceFlushTracerProvider().catch(reportFailure('flush')),
+    shutdown: () => shutdownWithin({ shutdown: stop }, timeouts.exitMs, onGiveUp).then(() => undefined),
+  };
+  flushAtExit(
+    { forceFlush: telemetry.forceFlush, shutdown: stop },
+    { timeoutMs: timeouts.signalMs, exitTimeoutMs: timeouts.exitMs, stopServing: closeListeningServers, onGiveUp },
+  );
   diag.debug('dynamic-hooks/register: OpenTelemetry SDK started');
   return telemetry;
 }
+
+/** For `OTEL_TRACES_EXPORTER=none`: spans are sampled and propagated as usual, and go nowhere. */
+const EXPORT_NOTHING: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
 
 /** NodeSDK has no forceFlush; the tracer provider it registered globally has. */
 async function forceFlushTracerProvider(): Promise<void> {

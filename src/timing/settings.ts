@@ -1,4 +1,4 @@
-import { diag, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import {
   CLIENT_ADDRESS_HEADERS,
@@ -7,7 +7,7 @@ import {
   type ClientAddressHeader,
 } from './client-address';
 import { checkOneOf, describe } from '../core/validate';
-import { defaultLogger, type RequestDebugLogger } from './logger';
+import { defaultLogger, tellOperator, type RequestDebugLogger } from './logger';
 import { DEFAULT_HEADER_PREFIX, HEADER_NAME } from './names';
 import { configuredToken, generateToken } from './token';
 
@@ -125,8 +125,8 @@ export const TRUSTED_HOPS_ENV = 'DYNAMIC_HOOKS_TRUSTED_HOPS';
 
 /**
  * The client-address options, the environment winning over the code. A bad
- * option throws naming it; a bad variable is reported through diag and
- * ignored, which leaves the code's (or the safe default) setting.
+ * option throws naming it; a bad variable is reported (diag and stderr, see
+ * `tellOperator`) and ignored, which leaves the code's (or the safe default) setting.
  */
 function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.ProcessEnv): ClientAddressSource {
   const fromEnv = <T>(name: string, parse: (text: string) => T, code: T): T => {
@@ -135,7 +135,7 @@ function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.Pr
     try {
       return parse(text);
     } catch (error) {
-      diag.warn(`dynamic-hooks: ${name} ignored: ${error instanceof Error ? error.message : String(error)}`);
+      tellOperator('warn', `${name} ignored: ${error instanceof Error ? error.message : String(error)}`);
       return code;
     }
   };
@@ -163,9 +163,9 @@ function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.Pr
   );
   const source = new ClientAddressSource({ trustedProxies, header, trustedHops });
   if (!source.trustsProxies && (config.clientAddressHeader !== undefined || env[CLIENT_ADDRESS_HEADER_ENV])) {
-    diag.warn(
-      'dynamic-hooks: clientAddressHeader has no effect without trustedProxies or trustedHops: ' +
-        'the client is the peer',
+    tellOperator(
+      'warn',
+      'clientAddressHeader has no effect without trustedProxies or trustedHops: the client is the peer',
     );
   }
   return source;
@@ -201,6 +201,6 @@ function parseSwitch(value: string | undefined): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (['off', 'false', '0', 'no'].includes(v)) return false;
   if (['on', 'true', '1', 'yes'].includes(v)) return true;
-  diag.warn(`dynamic-hooks: DYNAMIC_HOOKS_REQUEST_DEBUG=${value} is not on/off; ignored`);
+  tellOperator('warn', `DYNAMIC_HOOKS_REQUEST_DEBUG=${JSON.stringify(value)} is not on/off; ignored`);
   return undefined;
 }

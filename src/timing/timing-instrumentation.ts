@@ -1,4 +1,3 @@
-import { diag } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
@@ -10,7 +9,7 @@ import { patchLoadedBuiltins } from './patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
-import { setActiveTimingToken } from './token';
+import { announceGeneratedToken, setActiveTimingToken } from './token';
 import { VERSION } from '../version';
 
 type ServerModule = typeof http;
@@ -139,7 +138,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     alwaysEnable(TIMING_AUTH_GROUP);
     if (settings.tokenGenerated && this.announcedToken !== settings.token) {
       this.announcedToken = settings.token;
-      diag.info(`dynamic-hooks: request debugging is on; token for non-loopback clients: ${settings.token}`);
+      announceGeneratedToken(settings.token);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { tellOperator } from './logger';
 import { TOKEN_ENV } from './names';
 
 /** A fresh random debug token. */
@@ -40,4 +41,16 @@ export function setActiveTimingToken(token: string | undefined): void {
 /** The registered `TimingInstrumentation`'s token: what `SignedGroupsPropagator` signs with by default. */
 export function activeTimingToken(): string | undefined {
   return activeToken;
+}
+
+/**
+ * Tells the operator a generated token (through diag at info and once on
+ * stderr, see `tellOperator`): the only way they can learn it. A token the
+ * user configured is never printed.
+ */
+export function announceGeneratedToken(token: string): void {
+  tellOperator(
+    'info',
+    `request debugging is on; token for non-loopback clients (generated: set ${TOKEN_ENV} to choose one): ${token}`,
+  );
 }

@@ -33,6 +33,8 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       // Spans stay in the batch processor until something flushes it.
       OTEL_BSP_SCHEDULE_DELAY: '600000',
       OTEL_LOG_LEVEL: 'warn',
+      // A configured token is never printed: stderr stays empty unless something is wrong.
+      DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN: 'zero-code-token',
       UPSTREAM_URL: upstreamUrl,
       ...env,
     });
