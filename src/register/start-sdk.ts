@@ -4,14 +4,17 @@ import { closeListeningServers } from '../server/listening-servers';
 import { flushAtExit, shutdownTimeoutFromEnv, type Flushable } from './flush-at-exit';
 import { instrumentationsFromEnv } from './instrumentations-from-env';
 import { loadNodeSdk } from './load-node-sdk';
+import { propagatorFromEnv } from './propagator-from-env';
 import { baseSamplerFromEnv } from './sampler-from-env';
 
 /**
  * Starts the OpenTelemetry NodeSDK for `dynamic-hooks/register`: the timing
  * module and the library instrumentations ({@link instrumentationsFromEnv}),
- * sampled by `RequestDebugSampler` around the `OTEL_TRACES_SAMPLER` choice.
+ * sampled by `RequestDebugSampler` around the `OTEL_TRACES_SAMPLER` choice,
+ * propagating with `SignedGroupsPropagator` after the `OTEL_PROPAGATORS` ones
+ * ({@link propagatorFromEnv}).
  * Everything else (service name and resource, exporters and their endpoint
- * and protocol, propagators, batching, `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`)
+ * and protocol, batching, `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`)
  * is NodeSDK's own reading of the `OTEL_*` variables. Installs the exit
  * handling of {@link flushAtExit}: at a terminating signal the servers
  * stop taking new work, then the SDK is shut down, within
@@ -24,6 +27,7 @@ export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable
   const sdk = new NodeSDK({
     instrumentations: instrumentationsFromEnv(env, warnings),
     sampler: new RequestDebugSampler(baseSamplerFromEnv(env, warnings)),
+    textMapPropagator: propagatorFromEnv(env, warnings),
   });
   // The constructor set the diag logger from OTEL_LOG_LEVEL.
   for (const warning of warnings) diag.warn(`dynamic-hooks/register: ${warning}`);
