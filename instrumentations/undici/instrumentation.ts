@@ -27,6 +27,9 @@ interface UndiciRequest {
   readonly addHeader?: unknown;
 }
 
+/** Timed requests kept waiting for their connection at most (the oldest is let go beyond). */
+const MAX_AWAITING = 1024;
+
 /** What `undici:client:beforeConnect` tells about the connection it is about to open. */
 interface ConnectMessage {
   readonly connectParams?: { readonly protocol?: unknown; readonly hostname?: unknown; readonly port?: unknown };
@@ -126,6 +129,8 @@ export class UndiciInstrumentation extends InstrumentationBase {
     if (this.subscribed !== true) return;
     this.subscribed = false;
     for (const [name, listener] of this.channels()) diagnosticsChannel.unsubscribe(name, listener);
+    // Nothing tells any more when these are sent.
+    this.awaiting = undefined;
   }
 
   private onCreate({ request }: { request: UndiciRequest }): void {
@@ -149,7 +154,9 @@ export class UndiciInstrumentation extends InstrumentationBase {
       if (operation === undefined) return;
       this.operations ??= new WeakMap();
       this.operations.set(request, operation);
-      (this.awaiting ??= []).push({ request, origin: destination, operation, connecting: false });
+      const awaiting = (this.awaiting ??= []);
+      if (awaiting.length >= MAX_AWAITING) awaiting.shift();
+      awaiting.push({ request, origin: destination, operation, connecting: false });
       if (!propagated) inject(request, operation);
     } catch (error) {
       reportHandlerFailure(TIMING_GROUP, 'undici:request:create', error);

@@ -12,10 +12,13 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { expect } from 'chai';
 import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { SignedGroupsPropagator } from '../../src';
 import { nodeAt, runInRequest, spanPath } from '../helpers/debugged';
 import { close, listen } from '../helpers/http';
 import { libraryInstrumentations } from '../helpers/library-instrumentations';
+import { testCertificate } from '../helpers/tls-cert';
 import { timingHarness } from '../helpers/timing-harness';
 
 /** What an upstream saw of one request. */
@@ -121,6 +124,43 @@ describe('outgoing requests inside the OpenTelemetry stack (http.get, fetch)', (
         } finally {
           await upstream.stop();
         }
+      }
+    });
+
+    it("nests an https fetch's TCP connect and TLS handshake under its http_request", async () => {
+      const { cert, key } = testCertificate();
+      const secure = https.createServer({ cert, key }, (_req, res) => res.end('secure'));
+      await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+      const { port } = secure.address() as AddressInfo;
+      const url = `https://127.0.0.1:${port}`;
+      // Node's fetch takes no CA: the test certificate is self-signed.
+      const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+      try {
+        const { tree, spans, result } = await runInRequest(() => fetchText(`${url}/`));
+        expect(result).to.equal('secure');
+        expect(tree?.child).to.not.have.property('connections');
+        const destination = nodeAt(
+          tree,
+          'external_http',
+          url,
+          'http_request',
+          'connections',
+          `tcp://127.0.0.1:${port}`,
+        );
+        expect(nodeAt(destination, 'connect').total_time).to.be.a('number');
+        expect(nodeAt(destination, 'sslhandshake').total_time).to.be.a('number');
+        expect(spanPath(spans, 'sslhandshake').slice(0, 4)).to.deep.equal([
+          'request_debug GET',
+          'external_http',
+          url,
+          'http_request',
+        ]);
+      } finally {
+        if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+        else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
+        secure.closeAllConnections();
+        await new Promise((resolve) => secure.close(resolve));
       }
     });
 
