@@ -244,6 +244,41 @@ describe('outgoing requests inside the OpenTelemetry stack (http.get, fetch)', (
       });
     }
 
+    it('https.get: a CLIENT span, its traceparent and the signed groups; nothing undebugged', async () => {
+      const { cert, key } = testCertificate();
+      const received: string[][] = [];
+      const secure = https.createServer({ cert, key }, (req, res) => {
+        received.push(req.rawHeaders);
+        res.end('secure');
+      });
+      await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+      const url = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
+      const get = () =>
+        new Promise<void>((resolve, reject) => {
+          https
+            .get(`${url}/`, { ca: cert }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            })
+            .on('error', reject);
+        });
+      try {
+        const { tree, spans } = await runInRequest(get);
+        const span = spanNamed(spans, 'http_request');
+        expect(span.kind).to.equal(SpanKind.CLIENT);
+        const first = { url: '/', rawHeaders: received[0] };
+        expect(headerValues(first, 'traceparent')).to.deep.equal([
+          `00-${tree?.trace_id as string}-${span.spanContext().spanId}-01`,
+        ]);
+        expect(headerValues(first, 'baggage')[0]).to.contain('dynamic-hooks.sig=');
+        await runInRequest(get, false);
+        expect(headerValues({ url: '/', rawHeaders: received[1] }, 'traceparent')).to.deep.equal([]);
+      } finally {
+        secure.closeAllConnections();
+        await new Promise((resolve) => secure.close(resolve));
+      }
+    });
+
     it('http.get: keeps a traceparent the application set, and adds nothing then', async () => {
       const upstream = await recordingUpstream();
       try {
