@@ -58,3 +58,20 @@ export function destinationName(destination: HttpDestination): string {
   const host = destination.host.includes(':') ? `[${destination.host}]` : destination.host;
   return `${destination.protocol}//${host}:${destination.port}`;
 }
+
+/**
+ * Whether the options among `http.request`'s arguments set header
+ * `lowerName` (any case; as an object or as a flat array of names and values).
+ */
+export function carriesHeader(args: readonly unknown[], lowerName: string): boolean {
+  for (const arg of args.slice(0, 2)) {
+    if (typeof arg !== 'object' || arg === null || arg instanceof URL) continue;
+    const headers = (arg as RequestOptions).headers as unknown;
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === lowerName) return true;
+    } else if (typeof headers === 'object' && headers !== null) {
+      for (const key of Object.keys(headers)) if (key.toLowerCase() === lowerName) return true;
+    }
+  }
+  return false;
+}

@@ -1,15 +1,24 @@
+import { context } from '@opentelemetry/api';
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
 import type * as http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { removeHeaders } from '../../src/server/raw-headers';
 import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import { clientSpanKind, propagationHeaders, TRACEPARENT } from '../common/client-propagation';
 import { nestDownstreamOutput } from '../common/downstream-output';
 import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
-import { destinationName, httpDestination } from './destination';
+import { carriesHeader, destinationName, httpDestination } from './destination';
 
-type HttpModule = Pick<typeof http, 'request' | 'get'>;
+type HttpModule = Pick<typeof http, 'request' | 'get'> & { Agent?: typeof http.Agent };
 
 /**
  * Times outgoing HTTP requests made with `http.request`/`get` and
@@ -18,6 +27,18 @@ type HttpModule = Pick<typeof http, 'request' | 'get'>;
  * has been read to its end (or the request failed or was aborted). A
  * debugged service's output in the response (`X-Request-Debug-Output`) is
  * nested under `http_request` as `downstream` and removed from the response.
+ *
+ * `http_request` is a CLIENT span with OpenTelemetry's HTTP client
+ * attributes (status ERROR from 400 on, or when the request fails), unless
+ * OpenTelemetry's HttpInstrumentation makes the CLIENT span of the same
+ * call (it wraps `http.request` inside ours, or the request reaches us
+ * with its `traceparent`): then ours is INTERNAL. For a request that holds
+ * groups enabled on it, the global propagator's headers (`traceparent`, and
+ * the signed groups with `SignedGroupsPropagator`) are set on the request,
+ * with `http_request` as the parent, when the request is handed to its
+ * agent, unless a `traceparent` is already set by then (HttpInstrumentation
+ * injected, or the application): one `traceparent` per request. A request
+ * made with `createConnection` and no agent gets none.
  */
 export class HttpClientInstrumentation extends TimingHookInstrumentation {
   constructor(config: InstrumentationConfig = {}) {
@@ -31,12 +52,19 @@ export class HttpClientInstrumentation extends TimingHookInstrumentation {
           name,
           ['*'],
           (exports: HttpModule) => {
-            const handlers = requestHandlers(name === 'https' ? 'https:' : 'http:');
-            this.hookTiming(exports, 'request', 'varargs', handlers, { name: `${name}.request` });
-            this.hookTiming(exports, 'get', 'varargs', handlers, { name: `${name}.get` });
+            const protocol = name === 'https' ? 'https:' : 'http:';
+            const handlers = (key: 'request' | 'get') => requestHandlers(protocol, isShimmerWrapped(exports[key]));
+            this.hookTiming(exports, 'request', 'varargs', handlers('request'), { name: `${name}.request` });
+            this.hookTiming(exports, 'get', 'varargs', handlers('get'), { name: `${name}.get` });
+            if (name === 'http' && exports.Agent !== undefined) {
+              this.hookTiming(exports.Agent.prototype as unknown as AgentInternals, 'addRequest', 2, ADD_REQUEST, {
+                name: 'http.Agent#addRequest',
+              });
+            }
             return exports;
           },
           (exports: HttpModule | undefined) => {
+            this.unhookAll(exports?.Agent?.prototype);
             this.unhookAll(exports);
           },
         ),
@@ -44,28 +72,83 @@ export class HttpClientInstrumentation extends TimingHookInstrumentation {
   }
 }
 
-function requestHandlers(defaultProtocol: 'http:' | 'https:') {
+/** Undocumented, but stable since Node 0.x: where a request meets its agent. */
+interface AgentInternals {
+  addRequest(request: ClientRequest, options: unknown): void;
+}
+
+/** Whether `fn` is a wrapper shimmer made (an OpenTelemetry instrumentation patched it). */
+function isShimmerWrapped(fn: unknown): boolean {
+  return (fn as { __wrapped?: unknown } | undefined)?.__wrapped === true;
+}
+
+/**
+ * The request whose `http.request` / `http.get` call is running and may
+ * still get the propagation headers: set by the call's before-handler,
+ * taken when the call hands its `ClientRequest` to the agent (synchronously
+ * inside the call, before `http.get` ends it and its headers are sent),
+ * cleared when the call returns.
+ */
+let injecting: TimingOperation | undefined;
+
+function requestHandlers(defaultProtocol: 'http:' | 'https:', clientSpanInside: boolean) {
   return {
     befores: [
       (...args: unknown[]): void => {
         const destination = httpDestination(args, defaultProtocol);
         if (destination === undefined) return;
-        startOperation(['external_http', destinationName(destination), 'http_request'], {
-          'http.request.method': destination.method,
-          'server.address': destination.socketPath ?? destination.host,
-          'server.port': destination.port,
-          'url.full': `${destinationName(destination)}${destination.path}`,
-        });
+        const operation = startOperation(
+          ['external_http', destinationName(destination), 'http_request'],
+          {
+            [ATTR_HTTP_REQUEST_METHOD]: destination.method,
+            [ATTR_SERVER_ADDRESS]: destination.socketPath ?? destination.host,
+            [ATTR_SERVER_PORT]: destination.port,
+            [ATTR_URL_FULL]: `${destinationName(destination)}${destination.path}`,
+          },
+          clientSpanKind(carriesHeader(args, TRACEPARENT), clientSpanInside),
+        );
+        // An inner call of the same request (opening nothing) leaves the outer one's.
+        if (operation?.span !== undefined) injecting = operation;
       },
     ],
     afters: [
       (request: unknown): void => {
+        injecting = undefined;
         const operation = callOperation();
         if (operation !== undefined) followRequest(request as ClientRequest, operation);
       },
     ],
-    errors: [endOperationWithError],
+    errors: [
+      (error: unknown): void => {
+        injecting = undefined;
+        endOperationWithError(error);
+      },
+    ],
   };
+}
+
+/** `Agent#addRequest(request, options)`: the request's headers can still be set, and are final but for ours. */
+const ADD_REQUEST = {
+  befores: [
+    (request: unknown): void => {
+      const operation = injecting;
+      if (operation === undefined) return;
+      injecting = undefined;
+      injectInto(request as ClientRequest, operation);
+    },
+  ],
+};
+
+function injectInto(request: ClientRequest, operation: TimingOperation): void {
+  if (request.headersSent || request.getHeader(TRACEPARENT) !== undefined) return;
+  const existing = request.getHeader('baggage');
+  const headers = propagationHeaders(
+    operation,
+    context.active(),
+    typeof existing === 'string' ? existing : Array.isArray(existing) ? existing.join(',') : undefined,
+  );
+  if (headers === undefined) return;
+  for (const [name, value] of Object.entries(headers)) request.setHeader(name, value);
 }
 
 /** Ends the operation when the response has been read, or when the request fails or closes first. */
@@ -83,7 +166,7 @@ function followResponse(response: IncomingMessage, operation: TimingOperation): 
   const header = operation.outputHeader;
   if (nestDownstreamOutput(operation, response.headers[header])) removeHeaders(response, [header]);
   const status = response.statusCode ?? 0;
-  operation.setAttributes({ 'http.response.status_code': status });
+  operation.setAttributes({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: status });
   if (status >= 400) operation.markFailed(`HTTP ${status}`, String(status));
   observeEmits(response, 'http_response', (event, args) => {
     if (event === 'end') operation.end();

@@ -3,6 +3,7 @@ import type * as net from 'node:net';
 import { isIP } from 'node:net';
 import type * as tls from 'node:tls';
 import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import { claimConnect } from '../common/connect-owner';
 import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
@@ -16,7 +17,9 @@ type TlsModule = Pick<typeof tls, 'connect'>;
  * until `'connect'`, and `sslhandshake` (props `sni`,
  * `attempt_reuse_session`) for `tls.connect` from the TCP connection until
  * `'secureConnect'`. A TLS connection's `connect` and `sslhandshake` are
- * siblings under the same destination, as in Kong.
+ * siblings under the same destination, as in Kong. A connection undici
+ * opens for a `fetch` nests under that request's `http_request`, like one
+ * `http.request` opens.
  */
 export class NetInstrumentation extends TimingHookInstrumentation {
   constructor(config: InstrumentationConfig = {}) {
@@ -58,6 +61,7 @@ const SOCKET_CONNECT = {
     (...args: unknown[]): void => {
       const destination = socketDestination(args);
       if (destination === undefined) return;
+      claimConnect(destination.port);
       startOperation(['connections', socketName('tcp', destination), 'connect'], socketAttributes('tcp', destination));
     },
   ],
@@ -99,6 +103,7 @@ const TLS_CONNECT = {
     (...args: unknown[]): void => {
       const destination = socketDestination(args);
       if (destination === undefined) return;
+      claimConnect(destination.port);
       startOperation(['connections', socketName('tcp', destination)], socketAttributes('tcp', destination));
     },
   ],

@@ -1,9 +1,19 @@
+import { context } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+} from '@opentelemetry/semantic-conventions';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { watchGroupActivity } from '../../src/core/group-state';
 import { reportHandlerFailure } from '../../src/core/report-failure';
 import { startOperation, type TimingOperation } from '../../src/timing/operations';
 import { VERSION } from '../../src/version';
+import { clientSpanKind, propagationHeaders, TRACEPARENT } from '../common/client-propagation';
+import { expectConnect } from '../common/connect-owner';
 import { nestDownstreamOutput } from '../common/downstream-output';
 import { TIMING_GROUP } from '../common/timing-hook-instrumentation';
 
@@ -12,6 +22,25 @@ interface UndiciRequest {
   readonly origin?: unknown;
   readonly method?: unknown;
   readonly path?: unknown;
+  /** `name: value\r\n` lines (undici 6), or names and values alternating (undici 7). */
+  readonly headers?: unknown;
+  readonly addHeader?: unknown;
+}
+
+/** Timed requests kept waiting for their connection at most (the oldest is let go beyond). */
+const MAX_AWAITING = 1024;
+
+/** What `undici:client:beforeConnect` tells about the connection it is about to open. */
+interface ConnectMessage {
+  readonly connectParams?: { readonly protocol?: unknown; readonly hostname?: unknown; readonly port?: unknown };
+}
+
+/** A timed request not yet sent: a connection undici opens meanwhile to its origin is opened for it. */
+interface Awaiting {
+  readonly request: object;
+  readonly origin: string;
+  readonly operation: TimingOperation;
+  connecting: boolean;
 }
 
 interface HeadersMessage {
@@ -29,11 +58,23 @@ interface HeadersMessage {
  * a diagnostics channel cannot take it out). It listens to undici's diagnostics channels,
  * and only while the `timing` group is enabled somewhere: while nobody is
  * debugging, undici publishes to no subscriber and pays nothing.
+ *
+ * `http_request` is a CLIENT span with OpenTelemetry's HTTP client
+ * attributes, unless the request already carries a `traceparent` when it
+ * is created (OpenTelemetry's instrumentation-undici, subscribed first,
+ * made the CLIENT span and injected it): then it is INTERNAL and nothing
+ * is injected. Otherwise, for a request that holds groups enabled on it,
+ * the global propagator's headers (`traceparent`, and the signed groups
+ * with `SignedGroupsPropagator`) are added to it, with `http_request` as
+ * the parent. The connection undici opens for the request (timed by
+ * `NetInstrumentation`) nests under its `http_request`.
  */
 export class UndiciInstrumentation extends InstrumentationBase {
   declare private stopWatching: (() => void) | undefined;
   declare private subscribed: boolean | undefined;
   declare private operations: WeakMap<object, TimingOperation> | undefined;
+  /** Timed requests not sent yet, oldest first (a new connection is for the oldest one of its origin). */
+  declare private awaiting: Awaiting[] | undefined;
   declare private listeners: readonly (readonly [string, (message: unknown) => void])[] | undefined;
 
   constructor(config: InstrumentationConfig = {}) {
@@ -63,13 +104,15 @@ export class UndiciInstrumentation extends InstrumentationBase {
   private channels(): readonly (readonly [string, (message: unknown) => void])[] {
     this.listeners ??= [
       ['undici:request:create', (message) => this.onCreate(message as { request: UndiciRequest })],
+      ['undici:client:beforeConnect', (message) => this.onBeforeConnect(message as ConnectMessage)],
+      ['undici:client:sendHeaders', (message) => this.sent((message as { request: object }).request)],
       ['undici:request:headers', (message) => this.onHeaders(message as HeadersMessage)],
-      ['undici:request:trailers', (message) => this.operationOf((message as { request: object }).request)?.end()],
+      ['undici:request:trailers', (message) => this.end((message as { request: object }).request)],
       [
         'undici:request:error',
         (message) => {
           const { request, error } = message as { request: object; error: unknown };
-          this.operationOf(request)?.end(error);
+          this.end(request, error);
         },
       ],
     ];
@@ -86,6 +129,8 @@ export class UndiciInstrumentation extends InstrumentationBase {
     if (this.subscribed !== true) return;
     this.subscribed = false;
     for (const [name, listener] of this.channels()) diagnosticsChannel.unsubscribe(name, listener);
+    // Nothing tells any more when these are sent.
+    this.awaiting = undefined;
   }
 
   private onCreate({ request }: { request: UndiciRequest }): void {
@@ -95,24 +140,63 @@ export class UndiciInstrumentation extends InstrumentationBase {
       const port = origin.port !== '' ? Number(origin.port) : origin.protocol === 'https:' ? 443 : 80;
       const destination = `${origin.protocol}//${origin.hostname}:${port}`;
       const method = typeof request.method === 'string' ? request.method : 'GET';
-      const operation = startOperation(['external_http', destination, 'http_request'], {
-        'http.request.method': method,
-        'server.address': origin.hostname.replace(/^\[|\]$/g, ''),
-        'server.port': port,
-        'url.full': `${destination}${typeof request.path === 'string' ? request.path : ''}`,
-      });
+      const propagated = headerValue(request.headers, TRACEPARENT) !== undefined;
+      const operation = startOperation(
+        ['external_http', destination, 'http_request'],
+        {
+          [ATTR_HTTP_REQUEST_METHOD]: method,
+          [ATTR_SERVER_ADDRESS]: origin.hostname.replace(/^\[|\]$/g, ''),
+          [ATTR_SERVER_PORT]: port,
+          [ATTR_URL_FULL]: `${destination}${typeof request.path === 'string' ? request.path : ''}`,
+        },
+        clientSpanKind(propagated),
+      );
       if (operation === undefined) return;
       this.operations ??= new WeakMap();
       this.operations.set(request, operation);
+      const awaiting = (this.awaiting ??= []);
+      if (awaiting.length >= MAX_AWAITING) awaiting.shift();
+      awaiting.push({ request, origin: destination, operation, connecting: false });
+      if (!propagated) inject(request, operation);
     } catch (error) {
       reportHandlerFailure(TIMING_GROUP, 'undici:request:create', error);
     }
   }
 
+  /** A connection about to be opened: for the oldest timed request of its origin that has none coming. */
+  private onBeforeConnect({ connectParams }: ConnectMessage): void {
+    const awaiting = this.awaiting;
+    if (awaiting === undefined || awaiting.length === 0 || connectParams === undefined) return;
+    const { protocol, hostname, port } = connectParams;
+    if (typeof protocol !== 'string' || typeof hostname !== 'string') return;
+    const number = port !== undefined && port !== '' && port !== null ? Number(port) : protocol === 'https:' ? 443 : 80;
+    const host = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+    const origin = `${protocol}//${host}:${number}`;
+    const entry = awaiting.find((candidate) => !candidate.connecting && candidate.origin === origin);
+    if (entry === undefined) return;
+    entry.connecting = true;
+    expectConnect(entry.operation, number);
+  }
+
+  /** The request is on its way: a later connection is not for it. */
+  private sent(request: object): void {
+    const awaiting = this.awaiting;
+    if (awaiting === undefined || awaiting.length === 0) return;
+    const i = awaiting.findIndex((entry) => entry.request === request);
+    if (i >= 0) awaiting.splice(i, 1);
+  }
+
+  private end(request: object, error?: unknown): void {
+    const operation = this.operationOf(request);
+    if (operation === undefined) return;
+    this.sent(request);
+    operation.end(error);
+  }
+
   private onHeaders({ request, response }: HeadersMessage): void {
     const operation = this.operationOf(request);
     const status = response.statusCode ?? 0;
-    operation?.setAttributes({ 'http.response.status_code': status });
+    operation?.setAttributes({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: status });
     if (status >= 400) operation?.markFailed(`HTTP ${status}`, String(status));
     if (operation !== undefined) nestDownstreamOutput(operation, rawHeader(response.headers, operation.outputHeader));
   }
@@ -120,6 +204,36 @@ export class UndiciInstrumentation extends InstrumentationBase {
   private operationOf(request: object): TimingOperation | undefined {
     return this.operations?.get(request);
   }
+}
+
+/** Adds the propagation headers to a request that holds groups enabled on it. */
+function inject(request: UndiciRequest, operation: TimingOperation): void {
+  const addHeader = request.addHeader;
+  if (typeof addHeader !== 'function') return;
+  // A baggage header the application set stays as it is (undici cannot
+  // replace one); ours goes in a second, which the receiver joins to it.
+  const headers = propagationHeaders(operation, context.active());
+  if (headers === undefined) return;
+  for (const [name, value] of Object.entries(headers)) addHeader.call(request, name, value);
+}
+
+/** The value of header `lowerName` among a request's headers, as undici 6 (a string) or 7 (an array) keeps them. */
+function headerValue(headers: unknown, lowerName: string): string | undefined {
+  if (typeof headers === 'string') {
+    for (const line of headers.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon === lowerName.length && line.slice(0, colon).toLowerCase() === lowerName) {
+        return line.slice(colon + 1).trim();
+      }
+    }
+    return undefined;
+  }
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === lowerName) return String(headers[i + 1]);
+    }
+  }
+  return undefined;
 }
 
 /** The value of header `lowerName` among undici's raw response headers. */

@@ -6,15 +6,18 @@ import { closeListeningServers } from '../server/listening-servers';
 import { exitTimeoutsFromEnv, flushAtExit, shutdownWithin, type Flushable } from './flush-at-exit';
 import { instrumentationsFromEnv } from './instrumentations-from-env';
 import { loadNodeSdk } from './load-node-sdk';
+import { propagatorFromEnv } from './propagator-from-env';
 import { baseSamplerFromEnv } from './sampler-from-env';
 import { describeTraceExport, traceExportersFromEnv } from './trace-export-from-env';
 
 /**
  * Starts the OpenTelemetry NodeSDK for `dynamic-hooks/register`: the timing
  * module and the library instrumentations ({@link instrumentationsFromEnv}),
- * sampled by `RequestDebugSampler` around the `OTEL_TRACES_SAMPLER` choice.
+ * sampled by `RequestDebugSampler` around the `OTEL_TRACES_SAMPLER` choice,
+ * propagating with `SignedGroupsPropagator` after the `OTEL_PROPAGATORS` ones
+ * ({@link propagatorFromEnv}).
  * Everything else (service name and resource, exporters and their endpoint
- * and protocol, propagators, batching, `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`)
+ * and protocol, batching, `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`)
  * is NodeSDK's own reading of the `OTEL_*` variables, except that
  * `OTEL_TRACES_EXPORTER=none` still gets a tracer provider (exporting
  * nothing): NodeSDK would start none, and without one there would be no
@@ -36,6 +39,7 @@ export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable
   const sdk = new NodeSDK({
     instrumentations: instrumentationsFromEnv(env, warnings),
     sampler: new RequestDebugSampler(baseSamplerFromEnv(env, warnings)),
+    textMapPropagator: propagatorFromEnv(env, warnings),
     ...(exporting ? {} : { spanProcessors: [EXPORT_NOTHING] }),
   });
   // After the constructor, which set the diag logger from OTEL_LOG_LEVEL.

@@ -196,7 +196,7 @@ export class DebugRequest {
    * what the call does next nests under the operation. `attributes` go to
    * the innermost span only (they are not timing-tree props).
    */
-  startOperation(names: readonly string[], attributes: Attributes | undefined): TimingOperation {
+  startOperation(names: readonly string[], attributes: Attributes | undefined, kind?: SpanKind): TimingOperation {
     const frame = currentCallFrame();
     let parent = this.current();
     const reused = reusableDepth(parent, names);
@@ -205,7 +205,14 @@ export class DebugRequest {
     const fits = Math.min(names.length - reused, MAX_TREE_DEPTH - parent.depth);
     this.mayOpenUnder(parent, names.length - reused);
     for (let i = reused; i < reused + fits; i++) {
-      parent = this.openInstance(parent, names[i], i === names.length - 1 ? attributes : undefined);
+      const innermost = i === names.length - 1;
+      parent = this.openInstance(
+        parent,
+        names[i],
+        innermost ? attributes : undefined,
+        now(),
+        innermost ? kind : undefined,
+      );
       opened.push(parent);
     }
     const operation = new TimingOperation(this, opened);
@@ -214,6 +221,20 @@ export class DebugRequest {
       if (opened.length > 0) frame.context = frame.context.setValue(INSTANCE_KEY, parent);
     }
     return operation;
+  }
+
+  /**
+   * Makes what the running hooked call does next nest under `instance`, an
+   * operation's context opened elsewhere (the connection undici opens for a
+   * fetch, outside the fetch's own call). False, changing nothing, outside a
+   * hooked call of this request or once `instance` closed.
+   */
+  adoptCall(instance: TimingInstance): boolean {
+    const frame = currentCallFrame();
+    if (frame === undefined || !instance.open || debugRequestOfScope(requestScopeOf(frame.context)) !== this)
+      return false;
+    frame.context = frame.context.setValue(INSTANCE_KEY, instance);
+    return true;
   }
 
   /** The operation the running hooked call started (read in its after and error handlers). */
@@ -247,11 +268,12 @@ export class DebugRequest {
     name: string,
     attributes: Attributes | undefined,
     start = now(),
+    kind?: SpanKind,
   ): TimingInstance {
     const parentContext = trace.setSpan(currentCallFrame()?.context ?? context.active(), parent.span as Span);
     const span = this.tracer.startSpan(
       name,
-      { startTime: toHrTime(start), attributes: { ...attributes, [DEBUG_ATTRIBUTE]: true } },
+      { startTime: toHrTime(start), kind, attributes: { ...attributes, [DEBUG_ATTRIBUTE]: true } },
       parentContext,
     );
     const instance = new TimingInstance(parent.node.child(name), parent, start, ++this.seq, span, this);

@@ -1,4 +1,4 @@
-import { context, type Attributes } from '@opentelemetry/api';
+import { context, type Attributes, type SpanKind } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { activeDebugRequest } from './debug-request';
 import type { TimingOperation } from './timing-operation';
@@ -11,12 +11,17 @@ export type { TimingOperation } from './timing-operation';
  * OpenTelemetry tracing is suppressed (`suppressTracing`: an exporter's
  * own requests, which would otherwise show up in the tree). Called from a
  * hooked call's before-handler, what the call does next nests under the
- * operation. `attributes` go to the innermost span.
+ * operation. `attributes` go to the innermost span, and so does `kind`
+ * (default `INTERNAL`; `CLIENT` for a request to another service).
  */
-export function startOperation(names: readonly string[], attributes?: Attributes): TimingOperation | undefined {
+export function startOperation(
+  names: readonly string[],
+  attributes?: Attributes,
+  kind?: SpanKind,
+): TimingOperation | undefined {
   const debug = activeDebugRequest();
   if (debug === undefined || isTracingSuppressed(context.active())) return undefined;
-  return debug.startOperation(names, attributes);
+  return debug.startOperation(names, attributes, kind);
 }
 
 /** In a hooked call's after or error handler: the operation its before-handler started. */

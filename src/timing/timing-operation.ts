@@ -22,6 +22,23 @@ export class TimingOperation {
     return this.instances[this.instances.length - 1];
   }
 
+  /** The innermost context's span: the operation's own, whose context a call to another service propagates. */
+  get span(): Span | undefined {
+    return this.ended ? undefined : this.innermost?.span;
+  }
+
+  /**
+   * Makes the running hooked call nest under this operation's innermost
+   * context, as if it had been made inside it: for work a library does on
+   * the operation's behalf outside its call (the connection undici opens
+   * for a fetch). False outside a hooked call of the same request, or
+   * once the operation ended.
+   */
+  adoptCall(): boolean {
+    const innermost = this.innermost;
+    return !this.ended && innermost !== undefined && this.debug.adoptCall(innermost);
+  }
+
   /** A timing-tree prop (and span attribute) on the operation's innermost context; other values are ignored. */
   setProp(key: string, value: unknown): void {
     const innermost = this.innermost;
