@@ -92,13 +92,15 @@ export function resolveSettings(
   config: TimingInstrumentationConfig,
   tracer: () => Tracer,
   env: NodeJS.ProcessEnv = process.env,
+  /** The token to use when none is configured: the instance keeps one across reconfigurations. */
+  generatedToken: () => string = generateToken,
 ): TimingSettings {
   const requestDebug = parseSwitch(env.DYNAMIC_HOOKS_REQUEST_DEBUG) ?? config.requestDebug ?? true;
   if (typeof requestDebug !== 'boolean') throw new TypeError('requestDebug must be a boolean');
   const token = configuredToken(config.token, env);
   const prefix = config.headerPrefix ?? DEFAULT_HEADER_PREFIX;
   if (typeof prefix !== 'string' || !HEADER_NAME.test(prefix)) {
-    throw new TypeError(`headerPrefix must be a valid header name, got ${JSON.stringify(prefix)}`);
+    throw new TypeError(`headerPrefix must be a valid header name, got ${describe(prefix)}`);
   }
   const clientAddress = clientAddressSource(config, env);
   const scopeEveryRequest = config.scopeEveryRequest ?? true;
@@ -109,7 +111,7 @@ export function resolveSettings(
   return {
     requestDebug,
     scopeEveryRequest,
-    token: token ?? generateToken(),
+    token: token ?? generatedToken(),
     tokenGenerated: token === undefined,
     headers: { request: lower, token: `${lower}-token`, log: `${lower}-log`, output: `${prefix}-Output` },
     clientAddress,

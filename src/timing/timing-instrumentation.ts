@@ -9,7 +9,7 @@ import { patchLoadedBuiltins } from './patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
-import { announceGeneratedToken, setActiveTimingToken } from './token';
+import { announceGeneratedToken, generateToken, setActiveTimingToken } from './token';
 import { VERSION } from '../version';
 
 type ServerModule = typeof http;
@@ -48,6 +48,8 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   // constructor already calls enable(), before they would run.
   declare private settings: TimingSettings | undefined;
   declare private announcedToken: string | undefined;
+  /** Generated once per instance: a reconfiguration without a token keeps it, so clients' tokens stay valid. */
+  declare private generatedToken: string | undefined;
 
   constructor(config: TimingInstrumentationConfig = {}) {
     super('dynamic-hooks-timing', VERSION, config);
@@ -60,7 +62,12 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
 
   /** Replaces the configuration; invalid configuration throws and changes nothing. */
   override setConfig(config: TimingInstrumentationConfig = {}): void {
-    const settings = resolveSettings(config, () => this.tracer);
+    const settings = resolveSettings(
+      config,
+      () => this.tracer,
+      process.env,
+      () => this.tokenIfNoneConfigured(),
+    );
     super.setConfig(config);
     this.settings = settings;
     if (this.isEnabled()) this.activate();
@@ -112,8 +119,17 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     proto.emit = wrapped;
   }
 
+  private tokenIfNoneConfigured(): string {
+    return (this.generatedToken ??= generateToken());
+  }
+
   private currentSettings(): TimingSettings {
-    this.settings ??= resolveSettings(this.getConfig(), () => this.tracer);
+    this.settings ??= resolveSettings(
+      this.getConfig(),
+      () => this.tracer,
+      process.env,
+      () => this.tokenIfNoneConfigured(),
+    );
     return this.settings;
   }
 
