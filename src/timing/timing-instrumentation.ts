@@ -1,9 +1,9 @@
-import { diag } from '@opentelemetry/api';
+import { diag, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
-import { setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
+import { observeRequestStart, setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { mayCarrySignedGroups } from '../propagation/propagated-groups';
 import { patchLoadedBuiltins } from './patch-builtins';
@@ -14,6 +14,9 @@ import { setActiveTimingToken } from './token';
 import { VERSION } from '../version';
 
 type ServerModule = typeof http;
+
+/** The instrumentation scope of the timing spans: the package. */
+const TRACER_NAME = 'dynamic-hooks';
 
 /** On our `Server#emit` wrapper: the function it wraps. */
 const ORIGINAL_EMIT = Symbol('dynamic-hooks original emit');
@@ -49,9 +52,17 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   // constructor already calls enable(), before they would run.
   declare private settings: TimingSettings | undefined;
   declare private announcedToken: string | undefined;
+  /** The tracer of the timing spans, whose scope is named after the package (the provider's, once given). */
+  declare private timingTracer: Tracer | undefined;
 
   constructor(config: TimingInstrumentationConfig = {}) {
     super('dynamic-hooks-timing', VERSION, config);
+  }
+
+  /** Uses `tracerProvider` for the timing spans too (scope `dynamic-hooks`, the package). */
+  override setTracerProvider(tracerProvider: TracerProvider): void {
+    super.setTracerProvider(tracerProvider);
+    this.timingTracer = tracerProvider.getTracer(TRACER_NAME, VERSION);
   }
 
   /** The token non-loopback clients must send (generated at start if none was configured). */
@@ -61,7 +72,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
 
   /** Replaces the configuration; invalid configuration throws and changes nothing. */
   override setConfig(config: TimingInstrumentationConfig = {}): void {
-    const settings = resolveSettings(config, () => this.tracer);
+    const settings = resolveSettings(config, () => this.spanTracer());
     super.setConfig(config);
     this.settings = settings;
     if (this.isEnabled()) this.activate();
@@ -70,6 +81,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   override enable(): void {
     super.enable();
     this.activate();
+    observeRequestStart(true);
     // Servers are patched on their prototype, so servers created before
     // the instrumentation was enabled are covered too.
     patchLoadedBuiltins(this);
@@ -77,6 +89,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
 
   override disable(): void {
     super.disable();
+    observeRequestStart(false);
     disableByDefault(TIMING_AUTH_GROUP);
   }
 
@@ -113,8 +126,13 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     proto.emit = wrapped;
   }
 
+  private spanTracer(): Tracer {
+    // Without a provider given, the global one (as InstrumentationBase does).
+    return this.timingTracer ?? trace.getTracer(TRACER_NAME, VERSION);
+  }
+
   private currentSettings(): TimingSettings {
-    this.settings ??= resolveSettings(this.getConfig(), () => this.tracer);
+    this.settings ??= resolveSettings(this.getConfig(), () => this.spanTracer());
     return this.settings;
   }
 
