@@ -13,7 +13,12 @@ import {
   type RequestScope,
 } from '../core/request-scope';
 import { trackListening } from './listening-servers';
-import { debugRequestOfScope, setDispatchingDebugRequest, type DebugRequest } from '../timing/debug-request';
+import {
+  debugRequestOfScope,
+  dispatchingDebugRequest,
+  setDispatchingDebugRequest,
+  type DebugRequest,
+} from '../timing/debug-request';
 import { writeHeaderOutput, writeLogOutput } from '../timing/timing-hooks';
 import { writeHeadArgsWithout } from './raw-headers';
 
@@ -106,8 +111,16 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
   runInContext(ctx, () => runHook(AUTH[0], AUTH[1], req, res));
   const debug = debugRequestOfScope(scope);
-  if (debug !== undefined) setDispatchingDebugRequest(debug);
+  if (debug !== undefined) {
+    setDispatchingDebugRequest(debug);
+    // Not dispatched as 'request' in this turn (a 'checkContinue' listener took it): no later span is its.
+    process.nextTick(endDispatch, debug);
+  }
   return scope;
+}
+
+function endDispatch(debug: DebugRequest): void {
+  if (dispatchingDebugRequest() === debug) setDispatchingDebugRequest(undefined);
 }
 
 function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
