@@ -42,7 +42,7 @@ describe('http.route on the root span, from the framework adapters', () => {
   it('Fastify: the route as registered', async () => {
     const app = Fastify();
     await app.register(fastifyTiming);
-    app.get('/items/:id', async () => 'item');
+    app.get('/items/:id', () => Promise.resolve('item'));
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       expect(await routeOf(`${base}/items/7`)).to.equal('/items/:id');
