@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, type Context } from '@opentelemetry/api';
 import * as diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -67,6 +67,9 @@ export function wrapServerEmit(original: Emit): Emit {
  */
 let preparedRequest: IncomingMessage | undefined;
 let preparedScope: RequestScope | undefined;
+/** The context the scope was opened in, and the scope's: reused if no wrapper changed the context since. */
+let preparedBase: Context | undefined;
+let preparedContext: Context | undefined;
 
 const REQUEST_START = 'http.server.request.start';
 let observing = false;
@@ -81,9 +84,7 @@ export function observeRequestStart(on: boolean): void {
   if (on && !observing) diagnostics.subscribe(REQUEST_START, onRequestStart);
   else if (!on && observing) diagnostics.unsubscribe(REQUEST_START, onRequestStart);
   observing = on;
-  preparedRequest = undefined;
-  preparedScope = undefined;
-  setDispatchingDebugRequest(undefined);
+  clearPrepared();
 }
 
 function onRequestStart(message: unknown): void {
@@ -93,9 +94,7 @@ function onRequestStart(message: unknown): void {
     preparedScope = prepareRequest(request, response);
     preparedRequest = request;
   } catch (error) {
-    preparedRequest = undefined;
-    preparedScope = undefined;
-    setDispatchingDebugRequest(undefined);
+    clearPrepared();
     reportHandlerFailure(AUTH[0], AUTH[1], error);
   }
 }
@@ -106,9 +105,11 @@ function onRequestStart(message: unknown): void {
  * records the SERVER span an instrumentation starts for it.
  */
 function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope | undefined {
-  setDispatchingDebugRequest(undefined);
+  clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
+  preparedBase = context.active();
   const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
+  preparedContext = ctx;
   runInContext(ctx, () => runHook(AUTH[0], AUTH[1], req, res));
   const debug = debugRequestOfScope(scope);
   if (debug !== undefined) {
@@ -129,17 +130,25 @@ function handleRequest(server: Server, original: Emit, args: IArguments): boolea
   const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse);
   try {
     if (scope === undefined) return apply(original, server, args) as boolean;
-    const ctx = contextWithScope(context.active(), scope);
+    const active = context.active();
+    const ctx =
+      active === preparedBase && preparedContext !== undefined ? preparedContext : contextWithScope(active, scope);
     if (original === pristineEmit) {
       return runInContext(ctx, () => dispatch(args, scope, () => apply(original, server, args) as boolean));
     }
     return runInContext(ctx, () => dispatchBeneath(server, original, args, scope));
   } finally {
     // An instrumentation wrapped inside ours has started its span by now.
-    preparedRequest = undefined;
-    preparedScope = undefined;
-    setDispatchingDebugRequest(undefined);
+    clearPrepared();
   }
+}
+
+function clearPrepared(): void {
+  preparedRequest = undefined;
+  preparedScope = undefined;
+  preparedBase = undefined;
+  preparedContext = undefined;
+  setDispatchingDebugRequest(undefined);
 }
 
 /** `emit` as servers inherit it: with it beneath our wrapper, no other wrapper runs between ours and the listeners. */
