@@ -1,4 +1,4 @@
-import { diag, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
@@ -12,6 +12,7 @@ import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings 
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
 import { setActiveTimingToken } from './token';
 import { VERSION } from '../version';
+import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 
 type ServerModule = typeof http;
 
