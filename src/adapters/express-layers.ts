@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingOf, type ExpressRequestTiming } from './express-request';
+import { activeDebugRequest } from '../timing/debug-request';
 
 type Next = (error?: unknown) => void;
 type HandleRequest = (this: LayerLike, req: IncomingMessage, res: ServerResponse, next: Next) => unknown;
@@ -12,6 +13,7 @@ const META = Symbol('dynamic-hooks express layer');
 interface RouteLike {
   readonly stack: LayerLike[];
   readonly methods: Readonly<Record<string, unknown>>;
+  readonly path?: unknown;
 }
 
 /** The parts of a `router` Layer (Express 5) the adapter reads and wraps. */
@@ -111,6 +113,10 @@ function handleRequest(this: LayerLike, req: IncomingMessage, res: ServerRespons
     case 'route': {
       timing.endRouting();
       const route = this.route as RouteLike;
+      // As OpenTelemetry's Express instrumentation composes it: the mount path, then the route's.
+      if (typeof route.path === 'string') {
+        activeDebugRequest()?.setRoute(`${(req as { baseUrl?: string }).baseUrl ?? ''}${route.path}`);
+      }
       instrumentStack(route.stack, `${meta.position}.`, route);
       return meta.handleRequest.call(this, req, res, continueWith(timing, next));
     }

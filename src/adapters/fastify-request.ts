@@ -8,6 +8,8 @@ export const TIMING_STATE = Symbol('dynamic-hooks fastify timing');
 /** The parts of a Fastify request the adapter reads. */
 export interface FastifyRequestLike {
   [TIMING_STATE]?: FastifyRequestTiming | null;
+  /** The matched route (Fastify 4.10 and later). */
+  readonly routeOptions?: { readonly url?: unknown };
 }
 
 /** The adapter's state for a debugged request, if the request is one. */

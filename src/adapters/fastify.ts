@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isGroupEnabled } from '../core/groups';
+import { activeDebugRequest } from '../timing/debug-request';
 import { HookIds, timedHandler, timedPreHandler, type PreHandlerHook } from './fastify-hooks';
 import { FastifyRequestTiming, TIMING_STATE, timingOf, type FastifyRequestLike } from './fastify-request';
 import { TIMING_GROUP } from '../timing/auth';
@@ -115,7 +116,12 @@ function onRequest(request: FastifyRequestLike, reply: ReplyLike, done: Done): v
 }
 
 function preParsing(request: FastifyRequestLike, _reply: unknown, _payload: unknown, done: Done): void {
-  timingOf(request)?.startAccess();
+  const timing = timingOf(request);
+  if (timing !== undefined) {
+    timing.startAccess();
+    const route = request.routeOptions?.url;
+    if (typeof route === 'string') activeDebugRequest()?.setRoute(route);
+  }
   done();
 }
 

@@ -92,6 +92,12 @@ export function contextWithNewScope(
   return { context: context.active().setValue(FRAME_KEY, frame), scope };
 }
 
+/** A child of `ctx` in which `scope` (opened by `contextWithNewScope`) is the request scope. */
+export function contextWithScope(ctx: Context, scope: RequestScope): Context {
+  const frame: ScopeFrame = { request: scope, overlay: undefined };
+  return ctx.setValue(FRAME_KEY, frame);
+}
+
 /**
  * Whether `scope` can hold a group: runs its `onFirstHold` if that has not
  * run yet (which may end the scope), then answers `!scope.ended`.

@@ -1,4 +1,13 @@
-import { context, diag, propagation, trace, type Context } from '@opentelemetry/api';
+import { context, diag, propagation, trace, type Attributes, type Context } from '@opentelemetry/api';
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from '@opentelemetry/semantic-conventions';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest, enablePropagatedGroups } from '../core/groups';
@@ -114,11 +123,7 @@ function startDebugRequest(
     tracer: settings.tracer(),
     parentContext: parent,
     rootSpanName: `request_debug ${req.method ?? ''}`.trim(),
-    rootAttributes: {
-      'http.request.method': req.method ?? '',
-      'url.path': (req.url ?? '').split('?')[0],
-      ...(client !== undefined ? { 'client.address': client } : {}),
-    },
+    rootAttributes: serverAttributes(req, client),
     output: {
       headerName: settings.headers.output,
       setHeader: (name, headerValue) => {
@@ -129,6 +134,37 @@ function startDebugRequest(
   });
   attachDebugRequest(scope, debug);
   enableOnThisRequest(TIMING_GROUP);
+}
+
+/**
+ * The HTTP server attributes OpenTelemetry's HttpInstrumentation writes
+ * on its SERVER span (semantic conventions 1.x, stable HTTP), which the
+ * root span carries when it is the request's SERVER span.
+ */
+function serverAttributes(req: IncomingMessage, client: string | undefined): Attributes {
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: req.method ?? '',
+    [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http',
+    [ATTR_URL_PATH]: (req.url ?? '').split('?')[0],
+  };
+  const host = req.headers.host;
+  if (host !== undefined) {
+    const { address, port } = hostAndPort(host);
+    attributes[ATTR_SERVER_ADDRESS] = address;
+    if (port !== undefined) attributes[ATTR_SERVER_PORT] = port;
+  }
+  if (client !== undefined) attributes[ATTR_CLIENT_ADDRESS] = client;
+  const userAgent = req.headers['user-agent'];
+  if (userAgent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
+  return attributes;
+}
+
+/** A `Host` header's name and port (`[::1]:8080`, `example.com`). */
+function hostAndPort(host: string): { address: string; port: number | undefined } {
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host);
+  if (match === null) return { address: host, port: undefined };
+  const address = match[1].startsWith('[') ? match[1].slice(1, -1) : match[1];
+  return { address, port: match[2] !== undefined ? Number(match[2]) : undefined };
 }
 
 function clientOf(settings: TimingSettings, req: IncomingMessage): string | undefined {

@@ -4,12 +4,14 @@ import {
   diag,
   isSpanContextValid,
   SpanKind,
+  SpanStatusCode,
   trace,
   type Attributes,
   type Context,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import { currentCallFrame } from '../core/call-frame';
 import { requestScopeOf, type RequestScope } from '../core/request-scope';
 import { now, toHrTime } from './clock';
@@ -35,8 +37,31 @@ const DROPPED = Symbol('dynamic-hooks dropped timing context');
 /** Where a request scope keeps its debug state. */
 const DEBUG_DATA = Symbol('dynamic-hooks request debug');
 
-/** Span attribute that marks every span of a debugged request (the sampler reads it). */
-export const DEBUG_ATTRIBUTE = 'request_debug';
+/** Span attribute that marks every span of a debugged request (the sampler reads and writes it). */
+export const DEBUG_ATTRIBUTE = 'dynamic_hooks.request_debug';
+/** Root span attribute: the request id of the timing output. */
+export const REQUEST_ID_ATTRIBUTE = 'dynamic_hooks.request_id';
+/** Attribute of a span whose timing context the request left open (closed by the output). */
+export const DANGLING_ATTRIBUTE = 'dynamic_hooks.dangling';
+
+/**
+ * The debugged request whose `'request'` event is being dispatched right
+ * now, decided before any listener or instrumentation of that event ran
+ * (see `src/server/http-server.ts`). Valid only synchronously, during the
+ * dispatch: the sampler reads it to record the server span that an HTTP
+ * server instrumentation starts for the request.
+ */
+let dispatching: DebugRequest | undefined;
+
+/** Sets (or, with `undefined`, clears) the debugged request being dispatched. */
+export function setDispatchingDebugRequest(debug: DebugRequest | undefined): void {
+  dispatching = debug;
+}
+
+/** The debugged request being dispatched now, if any (the sampler asks). */
+export function dispatchingDebugRequest(): DebugRequest | undefined {
+  return dispatching;
+}
 
 /** The debug state of a request scope, if the request is debugged. */
 export function debugRequestOfScope(scope: RequestScope | undefined): DebugRequest | undefined {
@@ -71,10 +96,14 @@ export interface DebugRequestOptions {
   readonly loopback: boolean;
   readonly log: boolean;
   readonly tracer: Tracer;
-  /** Context whose span (or extracted remote parent) the root span continues. */
+  /**
+   * Context whose span (or extracted remote parent) the root span
+   * continues when no local span is active where the root starts.
+   */
   readonly parentContext: Context;
   readonly rootSpanName: string;
-  readonly rootAttributes: Record<string, string | number | boolean>;
+  /** The HTTP server attributes, set on the root span only when it is the request's SERVER span. */
+  readonly rootAttributes: Attributes;
   /** Where this request's outputs go. */
   readonly output: OutputTarget;
 }
@@ -101,13 +130,15 @@ export interface OutputTarget {
 export class DebugRequest {
   readonly root = new TimingNode('', undefined);
   readonly requestId: string;
-  readonly traceId: string;
   readonly loopback: boolean;
   /** Whether the output also goes to the log (`<prefix>-Log: true`, or a truncated header). */
   log: boolean;
   finished = false;
   readonly output: OutputTarget;
-  private readonly rootInstance: TimingInstance;
+  private started: TimingInstance | undefined;
+  /** Whether the root span is the request's SERVER span (no local span was active where it started). */
+  private serverSpan = false;
+  private readonly options: DebugRequestOptions;
   private readonly tracer: Tracer;
   private readonly stack: (TimingInstance | typeof DROPPED)[] = [];
   private readonly open = new Set<TimingInstance>();
@@ -118,27 +149,76 @@ export class DebugRequest {
   private downstreamBytes = 0;
 
   constructor(options: DebugRequestOptions) {
+    this.options = options;
     this.requestId = options.requestId;
     this.loopback = options.loopback;
     this.log = options.log;
     this.tracer = options.tracer;
     this.output = options.output;
-    const start = now();
-    const hasLocalParent = trace.getSpan(options.parentContext)?.spanContext().isRemote === false;
-    const span = this.tracer.startSpan(
-      options.rootSpanName,
-      {
-        startTime: toHrTime(start),
-        kind: hasLocalParent ? SpanKind.INTERNAL : SpanKind.SERVER,
-        attributes: { ...options.rootAttributes, [DEBUG_ATTRIBUTE]: true, 'request_debug.request_id': this.requestId },
-      },
-      options.parentContext,
-    );
-    this.traceId = span.spanContext().traceId;
-    this.rootInstance = new TimingInstance(this.root, undefined, start, 0, span, this);
     this.root.props.set('request_id', this.requestId);
+  }
+
+  /**
+   * Starts the root span (once; later calls return the same root) in
+   * `active`: as an INTERNAL child of a local span active there (an HTTP
+   * server instrumentation's SERVER span), else as the request's SERVER
+   * span, child of the incoming remote parent if any. The server
+   * integration starts it where the request's listeners run, so that it
+   * nests under whatever span an instrumentation made for the request.
+   */
+  start(active: Context): TimingInstance {
+    if (this.started !== undefined) return this.started;
+    const at = now();
+    const activeSpan = trace.getSpan(active)?.spanContext();
+    const local = activeSpan !== undefined && isSpanContextValid(activeSpan) && activeSpan.isRemote !== true;
+    this.serverSpan = !local;
+    const parent =
+      local || (activeSpan !== undefined && isSpanContextValid(activeSpan)) ? active : this.options.parentContext;
+    const span = this.tracer.startSpan(
+      this.options.rootSpanName,
+      {
+        startTime: toHrTime(at),
+        kind: local ? SpanKind.INTERNAL : SpanKind.SERVER,
+        attributes: {
+          ...(local ? undefined : this.options.rootAttributes),
+          [DEBUG_ATTRIBUTE]: true,
+          [REQUEST_ID_ATTRIBUTE]: this.requestId,
+        },
+      },
+      parent,
+    );
+    this.started = new TimingInstance(this.root, undefined, at, 0, span, this);
     // No trace id without a tracer provider (the spans are then no-ops).
-    if (isSpanContextValid(span.spanContext())) this.root.props.set('trace_id', this.traceId);
+    if (isSpanContextValid(span.spanContext())) this.root.props.set('trace_id', span.spanContext().traceId);
+    return this.started;
+  }
+
+  /** The root timing context (its span started with the parent given at construction if not started yet). */
+  private get rootInstance(): TimingInstance {
+    return this.started ?? this.start(this.options.parentContext);
+  }
+
+  /** The trace id of the root span. */
+  get traceId(): string {
+    return (this.rootInstance.span as Span).spanContext().traceId;
+  }
+
+  /**
+   * The response's status: on the root span when it is the SERVER span
+   * (`http.response.status_code`, status ERROR on 5xx, as OpenTelemetry's
+   * HTTP server instrumentation writes it); an instrumentation's SERVER
+   * span above it already says so.
+   */
+  setResponseStatus(statusCode: number): void {
+    const span = this.rootInstance.span;
+    if (!this.serverSpan || span === undefined) return;
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
+    if (statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+
+  /** Sets `http.route` on the root span (an adapter that matched a route knows it). */
+  setRoute(route: string): void {
+    this.rootInstance.span?.setAttribute(ATTR_HTTP_ROUTE, route);
   }
 
   /** The context in which the rest of the request runs: the root span active. */
@@ -378,7 +458,7 @@ export class DebugRequest {
     if (dangling) {
       instance.dangling = true;
       instance.node.props.set('dangling', true);
-      instance.span?.setAttribute('request_debug.dangling', true);
+      instance.span?.setAttribute(DANGLING_ATTRIBUTE, true);
     }
     instance.span?.end(toHrTime(at));
   }

@@ -1,11 +1,20 @@
-import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
+import { isSpanContextValid, SpanKind, trace, type Attributes, type Context, type Link } from '@opentelemetry/api';
 import { SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
 import { describe } from '../core/validate';
-import { DEBUG_ATTRIBUTE, isDebugContext } from './debug-request';
+import { DEBUG_ATTRIBUTE, dispatchingDebugRequest, isDebugContext } from './debug-request';
+
+/** What the sampler adds to a request's SERVER span it records because the request is debugged. */
+const DEBUG_MARK: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
 
 /**
  * A sampler that records and samples every span of a debugged request,
- * and asks `base` about everything else. Wrap the application's sampler
+ * and asks `base` about everything else. That includes the SERVER span an
+ * HTTP server instrumentation (OpenTelemetry's HttpInstrumentation) starts
+ * for the request before any of the request's code runs: the server
+ * integration decides whether a request is debugged as soon as Node has
+ * parsed it, and a SERVER span (or a span with no local parent) started
+ * while that request is dispatched is recorded and marked
+ * `dynamic_hooks.request_debug`, so the whole trace arrives connected. Wrap the application's sampler
  * with it so that a debug request reaches Jaeger even when the base
  * sampler would drop its trace:
  *
@@ -37,10 +46,20 @@ export class RequestDebugSampler implements Sampler {
     if (attributes[DEBUG_ATTRIBUTE] === true || isDebugContext(context)) {
       return { decision: SamplingDecision.RECORD_AND_SAMPLED };
     }
+    if (dispatchingDebugRequest() !== undefined && startsRequest(context, spanKind)) {
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED, attributes: DEBUG_MARK };
+    }
     return this.base.shouldSample(context, traceId, spanName, spanKind, attributes, links);
   }
 
   toString(): string {
     return `RequestDebugSampler{${this.base.toString()}}`;
   }
+}
+
+/** Whether a span started in `context` may be the request's first: a SERVER span, or one with no local parent. */
+function startsRequest(context: Context, spanKind: SpanKind): boolean {
+  if (spanKind === SpanKind.SERVER) return true;
+  const parent = trace.getSpanContext(context);
+  return parent === undefined || !isSpanContextValid(parent) || parent.isRemote === true;
 }

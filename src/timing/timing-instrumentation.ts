@@ -2,7 +2,7 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
-import { setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
+import { observeRequestStart, setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { mayCarrySignedGroups } from '../propagation/propagated-groups';
 import { patchLoadedBuiltins } from './patch-builtins';
@@ -11,8 +11,12 @@ import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings 
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
 import { announceGeneratedToken, generateToken, setActiveTimingToken } from './token';
 import { VERSION } from '../version';
+import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 
 type ServerModule = typeof http;
+
+/** The instrumentation scope of the timing spans: the package. */
+const TRACER_NAME = 'dynamic-hooks';
 
 /** On our `Server#emit` wrapper: the function it wraps. */
 const ORIGINAL_EMIT = Symbol('dynamic-hooks original emit');
@@ -50,9 +54,17 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   declare private announcedToken: string | undefined;
   /** Generated once per instance: a reconfiguration without a token keeps it, so clients' tokens stay valid. */
   declare private generatedToken: string | undefined;
+  /** The tracer of the timing spans, whose scope is named after the package (the provider's, once given). */
+  declare private timingTracer: Tracer | undefined;
 
   constructor(config: TimingInstrumentationConfig = {}) {
     super('dynamic-hooks-timing', VERSION, config);
+  }
+
+  /** Uses `tracerProvider` for the timing spans too (scope `dynamic-hooks`, the package). */
+  override setTracerProvider(tracerProvider: TracerProvider): void {
+    super.setTracerProvider(tracerProvider);
+    this.timingTracer = tracerProvider.getTracer(TRACER_NAME, VERSION);
   }
 
   /** The token non-loopback clients must send (generated at start if none was configured). */
@@ -64,7 +76,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   override setConfig(config: TimingInstrumentationConfig = {}): void {
     const settings = resolveSettings(
       config,
-      () => this.tracer,
+      () => this.spanTracer(),
       process.env,
       () => this.tokenIfNoneConfigured(),
     );
@@ -76,6 +88,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   override enable(): void {
     super.enable();
     this.activate();
+    observeRequestStart(true);
     // Servers are patched on their prototype, so servers created before
     // the instrumentation was enabled are covered too.
     patchLoadedBuiltins(this);
@@ -83,6 +96,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
 
   override disable(): void {
     super.disable();
+    observeRequestStart(false);
     disableByDefault(TIMING_AUTH_GROUP);
   }
 
@@ -123,10 +137,15 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     return (this.generatedToken ??= generateToken());
   }
 
+  private spanTracer(): Tracer {
+    // Without a provider given, the global one (as InstrumentationBase does).
+    return this.timingTracer ?? trace.getTracer(TRACER_NAME, VERSION);
+  }
+
   private currentSettings(): TimingSettings {
     this.settings ??= resolveSettings(
       this.getConfig(),
-      () => this.tracer,
+      () => this.spanTracer(),
       process.env,
       () => this.tokenIfNoneConfigured(),
     );

@@ -15,6 +15,8 @@ export interface OtlpSpan {
   readonly status?: { code?: number };
   /** `service.name` of the resource that sent it. */
   readonly serviceName: string | undefined;
+  /** The name of the instrumentation scope (tracer) that made it. */
+  readonly scopeName: string | undefined;
 }
 
 interface OtlpAnyValue {
@@ -28,11 +30,14 @@ interface OtlpKeyValue {
   key: string;
   value: OtlpAnyValue;
 }
-interface OtlpRawSpan extends Omit<OtlpSpan, 'attributes' | 'serviceName'> {
+interface OtlpRawSpan extends Omit<OtlpSpan, 'attributes' | 'serviceName' | 'scopeName'> {
   attributes?: OtlpKeyValue[];
 }
 interface OtlpRequest {
-  resourceSpans?: { resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: { spans?: OtlpRawSpan[] }[] }[];
+  resourceSpans?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: { scope?: { name?: string }; spans?: OtlpRawSpan[] }[];
+  }[];
 }
 
 /**
@@ -92,6 +97,7 @@ export class OtlpReceiver {
             ...span,
             attributes: attributesOf(span.attributes),
             serviceName: resource['service.name'] as string | undefined,
+            scopeName: scopeSpans.scope?.name,
           });
         }
       }

@@ -144,7 +144,7 @@ describe('debugging one request across services (SignedGroupsPropagator)', funct
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     for (const name of ['b', 'c']) {
       const root = roots.find((s) => s.serviceName === name);
-      expect(root?.attributes['request_debug.request_id']).to.be.a('string');
+      expect(root?.attributes['dynamic_hooks.request_id']).to.be.a('string');
       // b's and c's debug roots hang under a's spans: a's client call, through their own server spans.
       let span = root;
       const services = new Set<string | undefined>();
@@ -155,7 +155,9 @@ describe('debugging one request across services (SignedGroupsPropagator)', funct
       expect([...services], `${name}'s ancestry`).to.include('a');
       expect(spans.some((s) => s.serviceName === name && s.name === 'handler')).to.equal(true);
     }
-    expect(spans.filter((s) => s.serviceName === 'd' && s.attributes.request_debug === true)).to.deep.equal([]);
+    expect(
+      spans.filter((s) => s.serviceName === 'd' && s.attributes['dynamic_hooks.request_debug'] === true),
+    ).to.deep.equal([]);
     for (const service of [a, b, c, d]) expect(service.errors).to.equal('');
   });
 
@@ -181,7 +183,7 @@ describe('debugging one request across services (SignedGroupsPropagator)', funct
       }
     }
     await sleep(300);
-    expect(receiver.spans.filter((s) => s.attributes.request_debug === true)).to.deep.equal([]);
+    expect(receiver.spans.filter((s) => s.attributes['dynamic_hooks.request_debug'] === true)).to.deep.equal([]);
   });
 
   it('a captured signature works only for its own trace, groups and token', async () => {

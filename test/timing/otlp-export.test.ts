@@ -85,7 +85,7 @@ describe('export of timing spans over OTLP/HTTP', () => {
     const root = byName.get('request_debug GET');
     expect(root?.parentSpanId).to.equal(parentSpanId);
     expect(root?.kind, 'SERVER').to.equal(2);
-    expect(root?.attributes['request_debug.request_id']).to.equal(tree.request_id);
+    expect(root?.attributes['dynamic_hooks.request_id']).to.equal(tree.request_id);
     expect(root?.attributes['http.request.method']).to.equal('GET');
     for (const name of ['rewrite', 'handler', 'header_filter', 'body_filter', 'log']) {
       expect(byName.get(name)?.parentSpanId, name).to.equal(root?.spanId);
