@@ -4,6 +4,7 @@
  * process, enables it), and `getTimingInstrumentations()` for the full set.
  *
  * @packageDocumentation
+ * @module dynamic-hooks/instrumentations
  */
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { TimingInstrumentation, type TimingInstrumentationConfig } from '../src';

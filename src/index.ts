@@ -3,6 +3,7 @@
  * request or process-wide at runtime, on OpenTelemetry context.
  *
  * @packageDocumentation
+ * @module dynamic-hooks
  */
 import { hookFunction } from './core/hook-function';
 import { enableGroupsFromEnvironment } from './core/env-groups';
@@ -38,16 +39,27 @@ enableGroupsFromEnvironment();
 
 /** Every core function on one object, as Kong's `kong.dynamic_hook`. */
 export const dynamicHook = Object.freeze({
+  /** Same as {@link hookFunction}. */
   hookFunction,
+  /** Same as {@link hook}. */
   hook,
+  /** Same as {@link runHook}. */
   runHook,
+  /** Same as {@link isGroupEnabled}. */
   isGroupEnabled,
+  /** Same as {@link enableOnThisRequest}. */
   enableOnThisRequest,
+  /** Same as {@link alwaysEnable}. */
   alwaysEnable,
+  /** Same as {@link enableByDefault}. */
   enableByDefault,
+  /** Same as {@link disableByDefault}. */
   disableByDefault,
+  /** Same as {@link withRequestScope}. */
   withRequestScope,
+  /** Same as {@link withGroupsEnabled}. */
   withGroupsEnabled,
+  /** Same as {@link listGroups}. */
   listGroups,
 });
 
@@ -56,6 +68,7 @@ export type { TimingInstrumentationConfig } from './timing/settings';
 export type { RequestDebugLogger } from './timing/logger';
 export { RequestDebugSampler } from './timing/sampler';
 export { timing } from './timing/timing-api';
+export type { PropValue } from './timing/timing-tree';
 export { instrumentExpress, type ExpressAppLike } from './adapters/express';
 export { fastifyTiming, type FastifyInstanceLike, type FastifyTimingPlugin } from './adapters/fastify';
 export { SignedGroupsPropagator, type SignedGroupsPropagatorConfig } from './propagation/signed-groups-propagator';

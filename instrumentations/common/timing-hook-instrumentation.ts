@@ -37,6 +37,7 @@ export abstract class TimingHookInstrumentation<
     if (patchLoadedBuiltins(this)) syncBuiltinESMExports();
   }
 
+  /** Disables the instrumentation: restores the patched functions and syncs the ESM bindings of built-ins again. */
   override disable(): void {
     super.disable();
     syncBuiltinESMExports();

@@ -85,6 +85,11 @@ export class UndiciInstrumentation extends InstrumentationBase {
     return [];
   }
 
+  /**
+   * Enables the instrumentation: from now on it subscribes to undici's
+   * diagnostics channels whenever group `timing` is enabled somewhere, and
+   * unsubscribes when it no longer is.
+   */
   override enable(): void {
     super.enable();
     this.stopWatching ??= watchGroupActivity(TIMING_GROUP, (active) => {
@@ -93,6 +98,7 @@ export class UndiciInstrumentation extends InstrumentationBase {
     });
   }
 
+  /** Disables the instrumentation: unsubscribes from undici's diagnostics channels and stops watching group `timing`. */
   override disable(): void {
     super.disable();
     this.stopWatching?.();

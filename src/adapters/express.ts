@@ -6,7 +6,11 @@ import { TIMING_GROUP } from '../timing/auth';
 
 /** What {@link instrumentExpress} needs of an Express 5 application (what `express()` returns). */
 export interface ExpressAppLike {
-  readonly router: { readonly stack: readonly object[] };
+  /** The application's router (Express 5 creates it with the app). */
+  readonly router: {
+    /** The router's layers, in the order they were added. */
+    readonly stack: readonly object[];
+  };
 }
 
 type Handle = (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => unknown;

@@ -5,13 +5,15 @@ import { HookIds, timedHandler, timedPreHandler, type PreHandlerHook } from './f
 import { FastifyRequestTiming, TIMING_STATE, timingOf, type FastifyRequestLike } from './fastify-request';
 import { TIMING_GROUP } from '../timing/auth';
 
-type Hook = (...args: never[]) => unknown;
 type Done = (error?: Error | null) => void;
 
 /** The parts of a Fastify 5 instance the plugin uses (a `FastifyInstance` is one). */
 export interface FastifyInstanceLike {
-  addHook(name: string, hook: Hook): unknown;
+  /** Adds a lifecycle hook; the plugin adds its own and wraps later `preHandler` hooks. */
+  addHook(name: string, hook: (...args: never[]) => unknown): unknown;
+  /** Declares a request property; the plugin keeps a request's timing state in one. */
   decorateRequest(name: symbol, value: null): unknown;
+  /** Whether a request property is declared; tells the plugin it is already registered. */
   hasRequestDecorator(name: symbol): boolean;
 }
 

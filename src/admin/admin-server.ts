@@ -9,7 +9,9 @@ import { adminSettings, serverAddress, serverLimits, type AdminServerOptions } f
 export interface AdminServer {
   /** The admin endpoint's base URL, base path included: `http://127.0.0.1:41234/dynamic-hooks`. */
   readonly url: string;
+  /** The address the server is bound to, e.g. `127.0.0.1` or `::1`. */
   readonly host: string;
+  /** The port the server listens on (the one the system picked when `options.port` was 0). */
   readonly port: number;
   /** The underlying server (e.g. to `unref()` it). */
   readonly server: http.Server;

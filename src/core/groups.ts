@@ -136,6 +136,7 @@ export function withGroupsEnabled<T>(groups: string | readonly string[], fn: () 
 
 /** What `listGroups()` tells about one group. */
 export interface GroupInfo {
+  /** The group's name. */
   readonly name: string;
   /** Enabled for every request (`alwaysEnable`). */
   readonly alwaysEnabled: boolean;

@@ -6,8 +6,6 @@ import { checkFunction, checkGroupName, checkObject, checkOneOf, describe } from
 
 const MODES: readonly HookMode[] = ['auto', 'sync', 'promise', 'callback'];
 
-type MethodOf<P, K extends keyof P> = P[K];
-
 /**
  * Replaces `parent[key]` by a wrapper that runs `handlers.befores` before
  * and `handlers.afters` (or `handlers.errors`) after the original, but
@@ -31,7 +29,7 @@ export function hookFunction<P extends object, K extends keyof P>(
   parent: P,
   key: K,
   maxArgs: MaxArgs,
-  handlers: HookHandlers<MethodOf<P, K>, P>,
+  handlers: HookHandlers<P[K], P>,
   options?: HookFunctionOptions,
 ): Unhook {
   checkGroupName(group);

@@ -93,6 +93,11 @@ export class SignedGroupsPropagator implements TextMapPropagator {
     return propagatedGroupsOf(ctx);
   }
 
+  /**
+   * Adds the signed `dynamic-hooks.*` entries for the groups `ctx`'s request
+   * enabled to the carrier's `baggage` header through `setter`; does nothing
+   * without per-request groups, a valid span context or a token.
+   */
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     const scope = requestScopeOf(ctx);
     const held = scope?.held;
@@ -115,6 +120,11 @@ export class SignedGroupsPropagator implements TextMapPropagator {
     setter.set(carrier, existing?.key ?? BAGGAGE_HEADER, mergeEntries(existing?.value, ours));
   }
 
+  /**
+   * Returns `ctx` with the groups of a valid signature in the carrier's
+   * `baggage` header (read through `getter`), and without our entries in its
+   * baggage; anything invalid is dropped. Never throws.
+   */
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     const header = getter.get(carrier, BAGGAGE_HEADER);
     if (header === undefined || !includesPrefix(header)) return withPropagatedGroups(ctx, undefined);
@@ -128,6 +138,7 @@ export class SignedGroupsPropagator implements TextMapPropagator {
     return withPropagatedGroups(withoutOurBaggage(ctx), typeof verified === 'string' ? undefined : verified);
   }
 
+  /** The header this propagator reads and writes: `baggage`. */
   fields(): string[] {
     return [BAGGAGE_HEADER];
   }

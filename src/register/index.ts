@@ -15,6 +15,7 @@
  * package or several, starts one SDK.
  *
  * @packageDocumentation
+ * @module dynamic-hooks/register
  */
 import { startAdminFromEnv } from './admin-from-env';
 import type { Flushable } from './flush-at-exit';

@@ -35,6 +35,11 @@ export class RequestDebugSampler implements Sampler {
     }
   }
 
+  /**
+   * Records and samples a span of a debugged request, and the first span of
+   * a request being dispatched as a debug request (marked
+   * `dynamic_hooks.request_debug`); leaves every other decision to `base`.
+   */
   shouldSample(
     context: Context,
     traceId: string,
@@ -52,6 +57,7 @@ export class RequestDebugSampler implements Sampler {
     return this.base.shouldSample(context, traceId, spanName, spanKind, attributes, links);
   }
 
+  /** `RequestDebugSampler{<base>}`, as the SDK logs its sampler. */
   toString(): string {
     return `RequestDebugSampler{${this.base.toString()}}`;
   }

@@ -85,6 +85,11 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     if (this.isEnabled()) this.activate();
   }
 
+  /**
+   * Enables request debugging: patches `node:http` and `node:https` servers
+   * (on their prototype, so servers created earlier are covered too) and
+   * applies the configuration.
+   */
   override enable(): void {
     super.enable();
     this.activate();
@@ -94,6 +99,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     patchLoadedBuiltins(this);
   }
 
+  /** Disables request debugging: no request is debugged until `enable()` is called again. */
   override disable(): void {
     super.disable();
     observeRequestStart(false);
