@@ -57,8 +57,8 @@ export interface TimingInstrumentationConfig extends InstrumentationConfig {
    * requests that carry a debug header. On Node.js before 22, where
    * AsyncLocalStorage runs on async_hooks, the first request scope makes
    * every async operation of the process pay for context propagation
-   * (about 1.6 us of CPU per hello-world request here, see the README's
-   * Speed section); `false` avoids that cost for undebugged requests when
+   * (about 1.6 us of CPU per hello-world request here, see docs/benchmarks.md,
+   * Server); `false` avoids that cost for undebugged requests when
    * nothing else in the process propagates context.
    */
   scopeEveryRequest?: boolean;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/run-node';
 import { OtlpReceiver } from '../helpers/otlp-receiver';
@@ -41,12 +41,18 @@ describe('the in-code NodeSDK setup shuts the SDK down', function () {
     });
   }
 
-  it('README.md: every snippet that starts a NodeSDK also shuts it down', () => {
-    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-    const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
+  it('README.md and docs/: every snippet that starts a NodeSDK also shuts it down', () => {
+    const pages = [
+      'README.md',
+      ...readdirSync(join(PROJECT_ROOT, 'docs'))
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => `docs/${name}`),
+    ];
+    const text = pages.map((page) => readFileSync(join(PROJECT_ROOT, page), 'utf8')).join('\n');
+    const snippets = [...text.matchAll(/```ts\n([\s\S]*?)```/g)]
       .map((match) => match[1])
       .filter((code) => /new NodeSDK\(/.test(code));
-    expect(snippets.length, 'NodeSDK snippets in the README').to.be.at.least(3);
+    expect(snippets.length, 'NodeSDK snippets in the README and docs/').to.be.at.least(3);
     for (const code of snippets) {
       // The SDK is kept in a variable, started, and shut down on a terminating signal.
       const name = /(?:const|let) (\w+) = new NodeSDK\(/.exec(code)?.[1];
