@@ -20,24 +20,36 @@ export function reportHandlerFailure(group: string, hookName: string, error: unk
  * the handler's operation goes on on its own.
  */
 export function reportRejection(returned: unknown, group: string, hookName: () => string): void {
-  if ((typeof returned !== 'object' && typeof returned !== 'function') || returned === null) return;
-  const onRejected = (error: unknown): void => {
+  onRejection(returned, (error) => {
     reportHandlerFailure(group, hookName(), error);
-  };
+  });
+}
+
+/**
+ * Calls `onRejected` if `value` is a promise or a thenable that rejects; a
+ * native promise is observed through `Promise.prototype.then`, never its
+ * own `then`. A `then` that cannot be read or called is passed to
+ * `onRejected` at once, and the result is then `false`.
+ */
+export function onRejection(value: unknown, onRejected: (error: unknown) => void): boolean {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return true;
   try {
-    const then: unknown = isPromise(returned) ? promiseThen : (returned as { then?: unknown }).then;
-    if (typeof then === 'function') apply(then, returned, [undefined, onRejected]);
+    const then: unknown = isPromise(value) ? promiseThen : (value as { then?: unknown }).then;
+    if (typeof then === 'function') apply(then, value, [undefined, onRejected]);
+    return true;
   } catch (error) {
     onRejected(error);
+    return false;
   }
 }
 
 const apply = Reflect.apply;
 const promiseThen = Promise.prototype.then;
 
-function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+/** An error as a log line shows it, whatever was thrown (even one whose `stack` or `toString` throws). */
+export function describeError(error: unknown): string {
   try {
+    if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
     return String(error);
   } catch {
     return Object.prototype.toString.call(error);

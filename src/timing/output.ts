@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { describeError } from '../core/report-failure';
 
 /** Header output longer than this, for a non-loopback client, is replaced by a pointer to the log (Kong's limit). */
 export const HEADER_OUTPUT_LIMIT = 2 * 1024;
@@ -88,14 +89,5 @@ export function reportOutputFailure(what: string, requestId: string, error: unkn
     diag.warn(`dynamic-hooks timing: ${what} of request ${requestId} failed: ${describeError(error)}`);
   } catch {
     // A broken diag logger must not break the host either.
-  }
-}
-
-function describeError(error: unknown): string {
-  try {
-    if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-    return String(error);
-  } catch {
-    return Object.prototype.toString.call(error);
   }
 }

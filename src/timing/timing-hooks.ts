@@ -1,4 +1,5 @@
 import { hook } from '../core/named-hooks';
+import { onRejection } from '../core/report-failure';
 import { TIMING_GROUP } from './auth';
 import type { DebugRequest } from './debug-request';
 import { asciiJson, headerOutput, logLines, reportOutputFailure } from './output';
@@ -88,19 +89,10 @@ export function writeLogOutput(debug: DebugRequest): void {
   };
   for (const line of lines) {
     try {
-      const result = logger(line);
-      if (isThenable(result)) result.then(undefined, failed);
+      if (!onRejection(logger(line), failed)) return;
     } catch (error) {
       failed(error);
       return;
     }
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }
