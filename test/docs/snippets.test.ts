@@ -7,7 +7,6 @@ import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { close, listen } from '../helpers/http';
-import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { PROJECT_ROOT } from '../helpers/run-node';
 import {
   codeBlocks,
@@ -18,98 +17,28 @@ import {
   type CodeBlock,
 } from './markdown-blocks';
 import { ShellSession } from './shell-session';
-import { SnippetApp, type Background, type Outcome } from './snippet-app';
-
-const TOKEN = 'c0ffee00-5n1p-pet5-test-token00000000';
+import {
+  APP_JS,
+  APP_MJS,
+  code,
+  collector,
+  debugRequest,
+  eventually,
+  expectSuccess,
+  findContext,
+  program,
+  stopServer,
+  TOKEN,
+  TSC,
+  type Tree,
+} from './snippet-checks';
+import { SnippetApp } from './snippet-app';
 
 /** How one or more marked blocks are run, and what they must do. */
 interface Spec {
   /** The snippet ids (markers) this spec runs. */
   readonly snippets: readonly string[];
   readonly check: (blocks: Readonly<Record<string, CodeBlock>>, app: SnippetApp) => Promise<void>;
-}
-
-type Tree = { child?: Record<string, Tree> } & Record<string, unknown>;
-
-/** The context named `name` anywhere in `tree` (depth first), or undefined. */
-function findContext(tree: Tree | undefined, name: string): Tree | undefined {
-  for (const [key, child] of Object.entries(tree?.child ?? {})) {
-    if (key === name) return child;
-    const found = findContext(child, name);
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-/** Sends a debug request and returns the response with its parsed output (undefined without one). */
-async function debugRequest(
-  url: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string; output: Tree | undefined }> {
-  const response = await fetch(url, { headers: { 'X-Request-Debug': '*', ...headers } });
-  const header = response.headers.get('x-request-debug-output');
-  return {
-    status: response.status,
-    body: await response.text(),
-    output: header === null ? undefined : (JSON.parse(header) as Tree),
-  };
-}
-
-function describeOutcome(outcome: Outcome): string {
-  return `exit ${outcome.code ?? outcome.signal}\nstdout:\n${outcome.stdout}\nstderr:\n${outcome.stderr}`;
-}
-
-/** Fails with the process's output unless it ended with code 0. */
-function expectSuccess(outcome: Outcome): void {
-  expect(outcome.code, describeOutcome(outcome)).to.equal(0);
-}
-
-/** Stops a server a snippet started and checks that it died of the signal (as an unhandled SIGTERM does). */
-async function stopServer(server: Background): Promise<Outcome> {
-  const end = await server.stop('SIGTERM');
-  expect(end.signal === 'SIGTERM' || end.code === 143, `${server.label}\n${describeOutcome(end)}`).to.equal(true);
-  return end;
-}
-
-/** Polls `check` until it holds (work that ends after the response, such as the log phase). */
-async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** The application the snippets' setup code runs in front of, CommonJS (`app.js`): it answers every request. */
-const APP_JS = `const http = require('node:http');
-http.createServer((req, res) => res.end('hello\\n')).listen(Number(process.env.PORT));
-`;
-
-/** The same as an ES module (`app.mjs`); with NEXT_URL it calls that service first, with fetch. */
-const APP_MJS = `import { createServer } from 'node:http';
-createServer(async (req, res) => {
-  if (process.env.NEXT_URL !== undefined) await (await fetch(process.env.NEXT_URL)).text();
-  res.end('hello\\n');
-}).listen(Number(process.env.PORT));
-`;
-
-/** Starts a real OTLP/JSON receiver and maps the documented collector port (4318) to it. */
-async function collector(app: SnippetApp): Promise<OtlpReceiver> {
-  const receiver = await new OtlpReceiver().start();
-  app.mapPort(4318, Number(new URL(receiver.tracesUrl).port));
-  return receiver;
-}
-
-/** The code of a marked block (the spec lists its id, so it is there). */
-function code(blocks: Readonly<Record<string, CodeBlock>>, id: string): string {
-  const block = blocks[id];
-  if (block === undefined) throw new Error(`no block ${id}`);
-  return block.code;
-}
-
-/** Runs a block that is a fragment (one line of configuration) after a prelude that gives it its names. */
-function fragment(prelude: string, block: string): string {
-  return `${prelude}\n${block}`;
 }
 
 const SPECS: Record<string, Spec> = {
@@ -427,13 +356,12 @@ const SPECS: Record<string, Spec> = {
   'behind proxies: each configuration decides who debugs without the token': {
     snippets: ['proxies-real-ip', 'proxies-load-balancer', 'proxies-two-hops-ranges', 'proxies-two-hops-count'],
     async check(blocks, app) {
-      // The blocks are one line each: they get their import (and the CDN's ranges) from a prelude.
-      const prelude = `import { TimingInstrumentation } from 'dynamic-hooks';\nconst cdnRanges = ['198.51.100.0/24'];`;
+      // The blocks are one line each: they get their import (and the CDN's ranges) from PRELUDES.
       const port = await app.port(3000);
       app.write('app.mjs', APP_MJS);
       /** Whether a request from loopback with these headers (and no token) is debugged, for each block. */
       const debugged = async (id: string, requests: Record<string, string>[]): Promise<boolean[]> => {
-        app.write('timing.mts', fragment(prelude, code(blocks, id)));
+        app.write('timing.mts', program(blocks, id));
         const server = app.startNode(['--import', 'tsx', '--import', './timing.mts', 'app.mjs'], {
           PORT: String(port),
           DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN: TOKEN,
@@ -510,6 +438,22 @@ describe('documentation snippets', function () {
       specified.filter((id, index) => specified.indexOf(id) !== index),
       'in two specs',
     ).to.deep.equal([]);
+  });
+
+  it('type-checks every TypeScript snippet as a strict user project does (nodenext)', async function () {
+    this.timeout(180_000);
+    const app = SnippetApp.create();
+    try {
+      const files = [...marked]
+        .filter(([, block]) => block.language === 'ts')
+        .map(([id]) => app.write(`${id}.mts`, program(Object.fromEntries(marked), id)));
+      expect(files).to.not.be.empty;
+      const options = ['--strict', '--module', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node'];
+      const check = await app.node([TSC, '--noEmit', ...options, ...files]);
+      expect(check.code, check.stdout + check.stderr).to.equal(0);
+    } finally {
+      await app.close();
+    }
   });
 
   for (const [title, spec] of Object.entries(SPECS)) {
