@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, validateConfig, type GatewayConfig } from './config';
+import { jsonErrorOffset } from './json-error';
 
 /** A configuration file the gateway cannot run with; the message names the file, the key and what was expected. */
 export class ConfigFileError extends Error {
@@ -66,11 +67,13 @@ function requireRedisForRateLimiting(config: GatewayConfig): void {
   });
 }
 
-/** JSON.parse's message, with the line and column of the position it names. */
+/** JSON.parse's message, after the line and column where the text stops being JSON. */
 function jsonProblem(text: string, error: Error): string {
   const message = error.message.replace(/\s+/g, ' ');
-  const position = /at position (\d+)/.exec(message);
-  if (position === null || /line \d+/.test(message)) return message;
-  const before = text.slice(0, Number(position[1])).split('\n');
-  return `${message} (line ${before.length}, column ${before[before.length - 1].length + 1})`;
+  const offset = jsonErrorOffset(text);
+  if (offset === undefined) return message;
+  const before = text.slice(0, offset).split('\n');
+  const where =
+    offset >= text.length ? 'the text ends' : `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+  return `${where}: ${message}`;
 }

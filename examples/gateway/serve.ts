@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { loadConfigFile } from './config-file';
+import { ConfigError } from './config';
+import { ConfigFileError, loadConfigFile } from './config-file';
 import type { Gateway } from './gateway';
-import { startTelemetry } from './telemetry';
+import { startTelemetry, type Telemetry } from './telemetry';
 
 /** How the gateway command starts. */
 export interface ServeOptions {
@@ -46,7 +47,13 @@ const FLUSH_TIMEOUT_MS = 5_000;
 export async function serve(options: ServeOptions): Promise<RunningGateway> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const config = loadConfigFile(options.configFile);
-  const telemetry = startTelemetry(config.timing ?? {}, log, options.env);
+  let telemetry: Telemetry;
+  try {
+    telemetry = startTelemetry(config.timing ?? {}, log, options.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigFileError(options.configFile, error.message);
+    throw error;
+  }
   // Loaded now, after the instrumentations: they patch what it loads (ioredis).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createGateway } = require('./gateway') as typeof import('./gateway');
