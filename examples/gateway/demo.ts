@@ -71,6 +71,10 @@ class GatewayProcess {
     }
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Sends SIGTERM and resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
@@ -137,18 +141,18 @@ async function main(): Promise<void> {
         );
         console.log(waterfall(logged));
       }
+      console.log(`\nThe JSON: npx dynamic-hooks debug --json ${url} (or the ${DEBUG_HEADER}-Output response header)`);
       console.log(
-        `\nThe JSON: npx dynamic-hooks debug --json ${url} (or the ${DEBUG_HEADER}-Output response header; ` +
-          `npx dynamic-hooks show draws saved log lines). trace_id ${String(tree.trace_id)}` +
-          (process.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
-            ? ': docker compose up -d, then OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run demo, to see it in Jaeger.'
-            : ` exported to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}.`),
+        process.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+          ? `The spans (trace ${String(tree.trace_id)}) in Jaeger: docker compose up -d, ` +
+              'then OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm run demo'
+          : `The spans (trace ${String(tree.trace_id)}) go to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`,
       );
     }
   } finally {
     const code = await gateway.stop();
-    const stopped = gateway.lines.find((line) => line.startsWith('gateway: stopped'));
-    console.log(`\n$ kill -TERM <gateway>\n${stopped ?? 'gateway: (no stop line)'}, exit code ${String(code)}`);
+    const stopping = gateway.lines.filter((line) => /^gateway: (SIGTERM|stopped)/.test(line));
+    console.log(`\n$ kill -TERM ${gateway.pid}\n${stopping.join('\n')}\nexit code ${String(code)}`);
     upstream.close();
     await redis?.stop();
     rmSync(work, { recursive: true, force: true });

@@ -89,9 +89,9 @@ async function main(): Promise<void> {
       void gateway.stop().then(({ cut, flushed }) => {
         const notes = [
           ...(cut > 0 ? [`${cut} request${cut === 1 ? '' : 's'} cut off after the grace period`] : []),
-          flushed ? 'spans flushed' : 'spans not all exported in time',
+          ...(gateway.exportsTo === undefined ? [] : [flushed ? 'spans exported' : 'spans not all exported in time']),
         ];
-        process.stdout.write(`gateway: stopped (${notes.join('; ')})\n`);
+        process.stdout.write(`gateway: stopped${notes.length === 0 ? '' : ` (${notes.join('; ')})`}\n`);
         process.exit(0);
       });
     });

@@ -27,6 +27,8 @@ export interface StopResult {
 export interface RunningGateway {
   /** `http://host:port` it listens on. */
   readonly url: string;
+  /** Where spans go, or undefined when they are not exported. */
+  readonly exportsTo: string | undefined;
   /** Stops accepting, lets requests in flight finish (bounded), then exports the pending spans. */
   stop(): Promise<StopResult>;
 }
@@ -90,6 +92,7 @@ export async function serve(options: ServeOptions): Promise<RunningGateway> {
   let stopping: Promise<StopResult> | undefined;
   return {
     url,
+    exportsTo: telemetry.exportsTo,
     stop() {
       stopping ??= (async () => {
         const cut = await gateway.close(graceMs);

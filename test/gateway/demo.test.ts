@@ -30,7 +30,7 @@ describe('examples/gateway: npm run demo', function () {
     // Only the log output has the phases after the response.
     expect(out.match(/^ {2}streaming +\d+\.\d\d/gm)).to.have.length(1);
     expect(out).to.match(/^The JSON: npx dynamic-hooks debug --json http:\/\/127\.0\.0\.1:\d+\/demo\/slow /m);
-    expect(out).to.match(/^gateway: stopped \(spans flushed\), exit code 0$/m);
+    expect(out).to.match(/^\$ kill -TERM \d+\ngateway: SIGTERM: stopping .*\ngateway: stopped\nexit code 0$/m);
     const jsonLines = out.split('\n').filter((line) => /^\s*[{[]/.test(line) || line.includes('{"'));
     expect(jsonLines, 'one-line JSON dumps').to.deep.equal([]);
   });
