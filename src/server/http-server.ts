@@ -250,6 +250,7 @@ function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestS
   const headerFilter = (): void => {
     if (headerDone || res.headersSent) return;
     headerDone = true;
+    debug.exitPhases();
     runHook('timing', 'before:header_filter');
     runHook('timing', 'after:header_filter');
     writeHeaderOutput(debug);

@@ -384,9 +384,31 @@ export class DebugRequest {
         this.close(top, now(), false);
         return;
       }
-      if (top.dangling) return; // closed early by an output; this leave is its own
+      if (top.closedEarly) return; // closed by the response start or an output; this leave is its own
     }
     diag.debug(`dynamic-hooks timing: leaveContext() without a matching enterContext() in request ${this.requestId}`);
+  }
+
+  /**
+   * Leaves phase context `name` (its `after:` hook): the innermost entry of
+   * that name on the phase stack, closing what the request's code left
+   * open inside it first (those end with their phase, not dangling; their
+   * own leaves, when they come, pop them). A plain leave if no such entry
+   * is there (inside a hooked call, or entered over the depth limit).
+   */
+  leavePhase(name: string): void {
+    if (currentCallFrame() === undefined) {
+      for (let i = this.stack.length - 1; i >= 0; i--) {
+        const entry = this.stack[i];
+        if (entry === DROPPED || entry.node.name !== name || !(entry.open || entry.closedEarly)) continue;
+        const at = now();
+        for (let j = this.stack.length - 1; j > i; j--) this.closeEarly(this.stack[j], at);
+        this.close(entry, at, false);
+        this.stack.splice(i, 1);
+        return;
+      }
+    }
+    this.leave();
   }
 
   setProp(key: string, value: PropValue): void {
@@ -411,6 +433,25 @@ export class DebugRequest {
   toOutput(): Record<string, unknown> {
     this.closeDangling();
     return this.root.toJSON();
+  }
+
+  /**
+   * The response starts: the phases the request's code entered and has not
+   * left end now, as Kong ends `access` when a plugin exits the request, so
+   * that the response phases (header_filter first) run at the top level and
+   * the tree has nothing dangling. Their leaves, when they come, pop them.
+   * Operations in flight (a hooked call's contexts) end with their call.
+   */
+  exitPhases(): void {
+    const at = now();
+    for (let i = this.stack.length - 1; i >= 0; i--) this.closeEarly(this.stack[i], at);
+  }
+
+  /** Closes a phase-stack entry before its own leave, which then only pops it. */
+  private closeEarly(entry: TimingInstance | typeof DROPPED, at: number): void {
+    if (entry === DROPPED || !entry.open) return;
+    this.close(entry, at, false);
+    entry.closedEarly = true;
   }
 
   /** Closes every context still open, marking them and the root `dangling`. */
@@ -456,7 +497,7 @@ export class DebugRequest {
     this.open.delete(instance);
     instance.node.totalTime += at - instance.start;
     if (dangling) {
-      instance.dangling = true;
+      instance.closedEarly = true;
       instance.node.props.set('dangling', true);
       instance.span?.setAttribute(DANGLING_ATTRIBUTE, true);
     }

@@ -1,7 +1,7 @@
 import { hook } from '../core/named-hooks';
 import { onRejection } from '../core/report-failure';
 import { TIMING_GROUP } from './auth';
-import type { DebugRequest } from './debug-request';
+import { activeDebugRequest, type DebugRequest } from './debug-request';
 import { asciiJson, headerOutput, logLines, reportOutputFailure } from './output';
 import { timing } from './timing-api';
 
@@ -21,14 +21,14 @@ export function registerTimingHooks(): void {
       timing.enterContext(phase);
     });
     hook(TIMING_GROUP, `after:${phase}`, () => {
-      timing.leaveContext();
+      activeDebugRequest()?.leavePhase(phase);
     });
   }
   hook(TIMING_GROUP, 'before:plugin_iterator', () => {
     timing.enterContext('plugins');
   });
   hook(TIMING_GROUP, 'after:plugin_iterator', () => {
-    timing.leaveContext();
+    activeDebugRequest()?.leavePhase('plugins');
   });
   // Two levels, as in Kong: the plugin's name, then its id (the name again if it has none).
   hook(TIMING_GROUP, 'before:plugin', (name: string, id?: string) => {
