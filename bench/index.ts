@@ -5,9 +5,10 @@
 import { coreSuite } from './core';
 import { instrumentationSuite } from './instrumentations';
 import { gatewaySuite, serverSuite } from './server';
+import { timingSuite } from './timing';
 import type { Suite } from './harness';
 
-const all: readonly Suite[] = [coreSuite, serverSuite, instrumentationSuite, gatewaySuite];
+const all: readonly Suite[] = [coreSuite, timingSuite, serverSuite, instrumentationSuite, gatewaySuite];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : all.filter((suite) => wanted.includes(suite.name));
