@@ -14,7 +14,7 @@ export function openBenchDebugRequest(ctx: Context, tracer: Tracer): Context {
     parentContext: ROOT_CONTEXT,
     rootSpanName: 'request_debug GET',
     rootAttributes: {},
-    output: { headerName: 'x', setHeader: () => undefined, logger: () => undefined },
+    output: { response: {}, headerName: 'x', setHeader: () => undefined, logger: () => undefined },
   });
   attachDebugRequest(scope, debug);
   debug.start(ctx);

@@ -10,8 +10,8 @@ import {
 } from '@opentelemetry/api';
 import { parseTraceParent, TRACE_PARENT_HEADER } from '@opentelemetry/core';
 import { requestScopeOf } from '../core/request-scope';
-import { debugRequestOfScope } from '../timing/debug-request';
-import { activeTimingToken, configuredToken } from '../timing/token';
+import { configuredToken } from '../token/debug-token';
+import { requestDebugSource } from './debug-source';
 import {
   BAGGAGE_HEADER,
   decodeGroups,
@@ -112,7 +112,7 @@ export class SignedGroupsPropagator implements TextMapPropagator {
     const fields = {
       traceId: spanContext.traceId,
       groups: encodeGroups(held.map((group) => group.name)),
-      log: debugRequestOfScope(scope)?.log === true,
+      log: requestDebugSource()?.logs(scope) === true,
     };
     const signature = sign(token, fields, Math.floor(Date.now() / 1000));
     const ours = formatEntries(fields.groups, fields.log, signature);
@@ -166,7 +166,7 @@ export class SignedGroupsPropagator implements TextMapPropagator {
   }
 
   private currentToken(): string | undefined {
-    return this.token ?? activeTimingToken();
+    return this.token ?? requestDebugSource()?.token;
   }
 }
 

@@ -44,25 +44,6 @@ export const REQUEST_ID_ATTRIBUTE = 'dynamic_hooks.request_id';
 /** Attribute of a span whose timing context the request left open (closed by the output). */
 export const DANGLING_ATTRIBUTE = 'dynamic_hooks.dangling';
 
-/**
- * The debugged request whose `'request'` event is being dispatched right
- * now, decided before any listener or instrumentation of that event ran
- * (see `src/server/http-server.ts`). Valid only synchronously, during the
- * dispatch: the sampler reads it to record the server span that an HTTP
- * server instrumentation starts for the request.
- */
-let dispatching: DebugRequest | undefined;
-
-/** Sets (or, with `undefined`, clears) the debugged request being dispatched. */
-export function setDispatchingDebugRequest(debug: DebugRequest | undefined): void {
-  dispatching = debug;
-}
-
-/** The debugged request being dispatched now, if any (the sampler asks). */
-export function dispatchingDebugRequest(): DebugRequest | undefined {
-  return dispatching;
-}
-
 /** The debug state of a request scope, if the request is debugged. */
 export function debugRequestOfScope(scope: RequestScope | undefined): DebugRequest | undefined {
   return scope?.data?.get(DEBUG_DATA) as DebugRequest | undefined;
@@ -112,6 +93,8 @@ export interface DebugRequestOptions {
 export interface OutputTarget {
   /** The response header that carries the tree. */
   readonly headerName: string;
+  /** The response the header output goes with (the response phases' hooks are given it). */
+  readonly response: object;
   /** Sets a response header if headers were not sent yet. */
   readonly setHeader: (name: string, value: string) => void;
   readonly logger: (line: string) => void;
@@ -461,6 +444,11 @@ export class DebugRequest {
     for (const instance of [...this.open].reverse()) this.close(instance, at, true);
     this.root.props.set('dangling', true);
     diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
+  }
+
+  /** Whether `value` is this request's response (given to the response phases' hooks by the server integration). */
+  isResponse(value: unknown): value is { readonly statusCode: number } {
+    return value !== undefined && value === this.output.response;
   }
 
   /** Ends the root span; later timing calls for this request do nothing. */

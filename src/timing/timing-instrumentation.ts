@@ -2,14 +2,18 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
+import { AUTH_HOOK, TIMING_AUTH_GROUP } from '../names/hooks';
+import { setRequestDebugSource } from '../propagation/debug-source';
 import { observeRequestStart, setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { mayCarrySignedGroups } from '../propagation/propagated-groups';
 import { patchLoadedBuiltins } from './patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
-import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
-import { announceGeneratedToken, generateToken, setActiveTimingToken } from './token';
+import { debugRequestOfScope } from './debug-request';
+import { registerTimingHooks } from './timing-hooks';
+import { generateToken } from '../token/debug-token';
+import { announceGeneratedToken } from './token';
 import { VERSION } from '../version';
 import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 
@@ -163,7 +167,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     const settings = this.currentSettings();
     registerTimingHooks();
     const prefix = settings.headers.request;
-    setActiveTimingToken(settings.token);
+    setRequestDebugSource({ token: settings.token, logs: (scope) => debugRequestOfScope(scope)?.log === true });
     setRequestScopeFilter(
       settings.scopeEveryRequest
         ? undefined
@@ -173,9 +177,9 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
       disableByDefault(TIMING_AUTH_GROUP);
       return;
     }
-    hook(TIMING_AUTH_GROUP, 'auth', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      authorizeRequest(settings, req, res);
-    });
+    hook(TIMING_AUTH_GROUP, AUTH_HOOK, (req: http.IncomingMessage, res: http.ServerResponse) =>
+      authorizeRequest(settings, req, res),
+    );
     alwaysEnable(TIMING_AUTH_GROUP);
     if (settings.tokenGenerated && this.announcedToken !== settings.token) {
       this.announcedToken = settings.token;
