@@ -7,7 +7,8 @@ import { setRequestDebugSource } from '../propagation/debug-source';
 import { observeRequestStart, setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { mayCarrySignedGroups } from '../propagation/propagated-groups';
-import { patchLoadedBuiltins } from './patch-builtins';
+import { wrapperChainIncludes } from '../patching/otel-internals';
+import { patchLoadedBuiltins } from '../patching/patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { debugRequestOfScope } from './debug-request';
@@ -27,13 +28,7 @@ const ORIGINAL_EMIT = Symbol('dynamic-hooks original emit');
 
 /** Whether our wrapper is in `emit`'s chain (under shimmer wrappers of other instrumentations too). */
 function hasOwnEmit(emit: unknown): boolean {
-  let fn = emit;
-  for (let depth = 0; typeof fn === 'function' && depth < 16; depth++) {
-    const props = fn as unknown as Record<PropertyKey, unknown>;
-    if (props[ORIGINAL_EMIT] !== undefined) return true;
-    fn = props.__original;
-  }
-  return false;
+  return wrapperChainIncludes(emit, (fn) => (fn as Record<PropertyKey, unknown>)[ORIGINAL_EMIT] !== undefined);
 }
 
 /** Restores the original `emit` if ours is the outermost wrapper (one wrapped around it stays, and keeps ours). */

@@ -113,6 +113,14 @@ describe('architecture: imports between folders', () => {
     expect(forbidden).to.deep.equal([]);
   });
 
+  it('lets the instrumentations reach src only through its two entries (public and instrumentation-api)', () => {
+    const deep = edges
+      .filter((edge) => edge.from.startsWith('instrumentations') && edge.to.startsWith('src/'))
+      .filter((edge) => edge.to !== 'src/index' && edge.to !== 'src/instrumentation-api')
+      .map((edge) => `${edge.file} imports ${edge.to}`);
+    expect(deep).to.deep.equal([]);
+  });
+
   it('has no import cycle between folders', () => {
     expect(cyclesOf(edges)).to.deep.equal([]);
   });
