@@ -1,6 +1,5 @@
 import type { Context } from '@opentelemetry/api';
 import { hook } from '../core/named-hooks';
-import { onRejection } from '../core/report-failure';
 import { requestScopeOf } from '../core/request-scope';
 import {
   AFTER,
@@ -14,8 +13,8 @@ import {
   TIMING_GROUP,
   WORKSPACE_ID_HOOK,
 } from '../names/hooks';
-import { activeDebugRequest, debugRequestOfScope, type DebugRequest } from './debug-request';
-import { asciiJson, headerOutput, logLines, reportOutputFailure } from './output';
+import { activeDebugRequest, debugRequestOfScope } from './debug-request';
+import { writeHeaderOutput, writeLogOutput } from './debug-output';
 import { timing } from './timing-api';
 
 /**
@@ -39,33 +38,33 @@ export function registerTimingHooks(): void {
       timing.enterContext(phase);
     });
     hook(TIMING_GROUP, AFTER[phase], () => {
-      activeDebugRequest()?.leavePhase(phase);
+      activeDebugRequest()?.contexts.leavePhase(phase);
     });
   }
   // The response starts: what the request's code left open ends (as Kong ends access when a plugin exits).
   hook(TIMING_GROUP, BEFORE.header_filter, (res?: unknown) => {
     const debug = activeDebugRequest();
     if (debug === undefined) return;
-    if (debug.isResponse(res)) debug.exitPhases();
-    debug.enter('header_filter');
+    if (debug.isResponse(res)) debug.contexts.exitPhases();
+    debug.contexts.enter('header_filter');
   });
   hook(TIMING_GROUP, AFTER.header_filter, (res?: unknown) => {
     const debug = activeDebugRequest();
     if (debug === undefined) return;
-    debug.leavePhase('header_filter');
+    debug.contexts.leavePhase('header_filter');
     if (debug.isResponse(res)) writeHeaderOutput(debug);
   });
   // The response is over: what is still open is dangling; the log phase is the request's last.
   hook(TIMING_GROUP, BEFORE.log, (res?: unknown) => {
     const debug = activeDebugRequest();
     if (debug === undefined) return;
-    if (debug.isResponse(res)) debug.closeDangling();
-    debug.enter('log');
+    if (debug.isResponse(res)) debug.contexts.closeDangling();
+    debug.contexts.enter('log');
   });
   hook(TIMING_GROUP, AFTER.log, (res?: unknown) => {
     const debug = activeDebugRequest();
     if (debug === undefined) return;
-    debug.leavePhase('log');
+    debug.contexts.leavePhase('log');
     if (!debug.isResponse(res)) return;
     debug.setResponseStatus(res.statusCode);
     writeLogOutput(debug);
@@ -75,7 +74,7 @@ export function registerTimingHooks(): void {
     timing.enterContext(PLUGINS_CONTEXT);
   });
   hook(TIMING_GROUP, AFTER[PLUGIN_ITERATOR], () => {
-    activeDebugRequest()?.leavePhase(PLUGINS_CONTEXT);
+    activeDebugRequest()?.contexts.leavePhase(PLUGINS_CONTEXT);
   });
   // Two levels, as in Kong: the plugin's name, then its id (the name again if it has none).
   hook(TIMING_GROUP, BEFORE[PLUGIN], (name: string, id?: string) => {
@@ -92,52 +91,4 @@ export function registerTimingHooks(): void {
   hook(TIMING_GROUP, WORKSPACE_ID_HOOK, (id: string) => {
     timing.setRootContextProp('workspace_id', id);
   });
-}
-
-/**
- * Kong's header output: the tree so far, or a pointer to the log if too
- * large for the client (see `headerOutputLimit`). Written after the
- * response's header_filter phase, when its headers are written. Never
- * throws: it runs inside the application's `writeHead`, `write` and `end`.
- */
-function writeHeaderOutput(debug: DebugRequest): void {
-  try {
-    const json = asciiJson(debug.toOutput());
-    const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
-    if (truncated) debug.log = true;
-    debug.output.setHeader(debug.output.headerName, value);
-  } catch (error) {
-    reportOutputFailure('the header output', debug.requestId, error);
-  }
-}
-
-/**
- * Kong's log output, split into parts when large; written after the log
- * phase, only if the request asked for it or its header output was
- * truncated. Never throws: a logger that throws (or returns a promise that
- * rejects) is reported through `diag.warn`, and the request's later lines
- * are not sent to it.
- */
-function writeLogOutput(debug: DebugRequest): void {
-  if (!debug.log) return;
-  let lines: string[];
-  try {
-    lines = logLines(JSON.stringify(debug.toOutput()), debug.requestId);
-  } catch (error) {
-    reportOutputFailure('the log output', debug.requestId, error);
-    return;
-  }
-  // Typed to return nothing, but a JavaScript logger may return a promise.
-  const logger: (line: string) => unknown = debug.output.logger;
-  const failed = (error: unknown): void => {
-    reportOutputFailure('the logger', debug.requestId, error);
-  };
-  for (const line of lines) {
-    try {
-      if (!onRejection(logger(line), failed)) return;
-    } catch (error) {
-      failed(error);
-      return;
-    }
-  }
 }
