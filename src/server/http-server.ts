@@ -36,9 +36,12 @@ export function setRequestScopeFilter(filter: ((req: IncomingMessage) => boolean
 
 /**
  * Wraps a server's `emit` so that every `'request'` event runs in its own
- * request scope and passes the `timing:auth` hook; a request that hook
- * debugs also runs the rewrite, header_filter, body_filter and log phases.
- * Other events pass straight through.
+ * request scope and passes the `timing:auth` hook; a request whose
+ * `dispatch` hook gives its listeners a context (the timing module's, for
+ * a debugged request) also runs the rewrite, header_filter, body_filter
+ * and log phase hooks. This file only runs hooks, by the names in
+ * `src/names/hooks.ts`: what they do is the timing module's. Other events
+ * pass straight through.
  */
 export function wrapServerEmit(original: Emit): Emit {
   return function emit(this: Server, event: string | symbol): boolean {
