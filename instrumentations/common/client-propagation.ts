@@ -1,6 +1,5 @@
 import { propagation, SpanKind, trace, type Context } from '@opentelemetry/api';
-import { requestScopeOf } from '../../src/core/request-scope';
-import type { TimingOperation } from '../../src/timing/operations';
+import { requestScopeOf, type TimingOperation } from '../../src/instrumentation-api';
 
 /** The W3C trace-context header: whoever sets it on an outgoing request made that request's CLIENT span. */
 export const TRACEPARENT = 'traceparent';

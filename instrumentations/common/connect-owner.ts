@@ -1,4 +1,4 @@
-import type { TimingOperation } from '../../src/timing/operations';
+import { type TimingOperation } from '../../src/instrumentation-api';
 
 /**
  * A request whose connection is being opened right now by a library that

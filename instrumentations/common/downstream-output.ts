@@ -1,5 +1,4 @@
-import { MAX_DOWNSTREAM_DEPTH, MAX_DOWNSTREAM_OUTPUT } from '../../src/timing/output';
-import type { TimingOperation } from '../../src/timing/timing-operation';
+import { MAX_DOWNSTREAM_DEPTH, MAX_DOWNSTREAM_OUTPUT, type TimingOperation } from '../../src/instrumentation-api';
 
 /**
  * Nests a called service's header output (`X-Request-Debug-Output`, a JSON

@@ -1,4 +1,4 @@
-import { callOperation } from '../../src/timing/operations';
+import { callOperation } from '../../src/instrumentation-api';
 
 /** After-handler: ends the operation the call's before-handler started. */
 export function endOperation(): void {

@@ -1,6 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { reportHandlerFailure } from '../../src/core/report-failure';
-import { TIMING_GROUP } from './timing-hook-instrumentation';
+import { reportHandlerFailure, TIMING_GROUP } from '../../src/instrumentation-api';
 
 /**
  * Shows `observer` every event `emitter` emits, before its listeners run,

@@ -1,12 +1,15 @@
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { syncBuiltinESMExports } from 'node:module';
-import { patchLoadedBuiltins } from '../../src/timing/patch-builtins';
-import { hookFunction } from '../../src/core/hook-function';
-import type { HookFunctionOptions, HookHandlers, MaxArgs, Unhook } from '../../src/core/types';
-import { VERSION } from '../../src/version';
-
-/** The group every timing instrumentation hooks into: dormant until a request (or the process) enables it. */
-export const TIMING_GROUP = 'timing';
+import {
+  TIMING_GROUP,
+  VERSION,
+  hookFunction,
+  patchLoadedBuiltins,
+  type HookFunctionOptions,
+  type HookHandlers,
+  type MaxArgs,
+  type Unhook,
+} from '../../src/instrumentation-api';
 
 /**
  * Base of the timing instrumentations: patches go through the core's

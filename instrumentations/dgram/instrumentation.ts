@@ -1,6 +1,6 @@
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type * as dgram from 'node:dgram';
-import { callOperation, startOperation } from '../../src/timing/operations';
+import { callOperation, startOperation } from '../../src/instrumentation-api';
 import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';

@@ -1,6 +1,6 @@
 import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type * as dns from 'node:dns';
-import { startOperation } from '../../src/timing/operations';
+import { startOperation } from '../../src/instrumentation-api';
 import { endOperation, endOperationWithError } from '../common/end-operation';
 import { TimingHookInstrumentation } from '../common/timing-hook-instrumentation';
 

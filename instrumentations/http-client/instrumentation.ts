@@ -9,8 +9,13 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type * as http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { removeHeaders } from '../../src/server/raw-headers';
-import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import {
+  callOperation,
+  isShimmerWrapped,
+  removeHeaders,
+  startOperation,
+  type TimingOperation,
+} from '../../src/instrumentation-api';
 import { clientSpanKind, propagationHeaders, TRACEPARENT } from '../common/client-propagation';
 import { nestDownstreamOutput } from '../common/downstream-output';
 import { endOperationWithError } from '../common/end-operation';
@@ -75,11 +80,6 @@ export class HttpClientInstrumentation extends TimingHookInstrumentation {
 /** Undocumented, but stable since Node 0.x: where a request meets its agent. */
 interface AgentInternals {
   addRequest(request: ClientRequest, options: unknown): void;
-}
-
-/** Whether `fn` is a wrapper shimmer made (an OpenTelemetry instrumentation patched it). */
-function isShimmerWrapped(fn: unknown): boolean {
-  return (fn as { __wrapped?: unknown } | undefined)?.__wrapped === true;
 }
 
 /**

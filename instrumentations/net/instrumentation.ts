@@ -2,7 +2,7 @@ import { InstrumentationNodeModuleDefinition, type InstrumentationConfig } from 
 import type * as net from 'node:net';
 import { isIP } from 'node:net';
 import type * as tls from 'node:tls';
-import { callOperation, startOperation, type TimingOperation } from '../../src/timing/operations';
+import { callOperation, startOperation, type TimingOperation } from '../../src/instrumentation-api';
 import { claimConnect } from '../common/connect-owner';
 import { endOperationWithError } from '../common/end-operation';
 import { observeEmits } from '../common/observe-emits';

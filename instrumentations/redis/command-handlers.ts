@@ -1,4 +1,4 @@
-import { startOperation } from '../../src/timing/operations';
+import { startOperation } from '../../src/instrumentation-api';
 import { endOperation, endOperationWithError } from '../common/end-operation';
 
 /** Where a Redis client is connected, as far as its options tell. */

@@ -8,14 +8,17 @@ import {
   ATTR_URL_FULL,
 } from '@opentelemetry/semantic-conventions';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { watchGroupActivity } from '../../src/core/group-state';
-import { reportHandlerFailure } from '../../src/core/report-failure';
-import { startOperation, type TimingOperation } from '../../src/timing/operations';
-import { VERSION } from '../../src/version';
+import {
+  TIMING_GROUP,
+  VERSION,
+  reportHandlerFailure,
+  startOperation,
+  watchGroupActivity,
+  type TimingOperation,
+} from '../../src/instrumentation-api';
 import { clientSpanKind, propagationHeaders, TRACEPARENT } from '../common/client-propagation';
 import { expectConnect } from '../common/connect-owner';
 import { nestDownstreamOutput } from '../common/downstream-output';
-import { TIMING_GROUP } from '../common/timing-hook-instrumentation';
 
 /** The request object undici publishes, as far as it is read here. */
 interface UndiciRequest {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isGroupEnabled } from '../core/groups';
 import { instrumentStack, isDispatching, withDispatching } from './express-layers';
 import { startTiming } from './express-request';
-import { TIMING_GROUP } from '../timing/auth';
+import { TIMING_GROUP } from '../names/hooks';
 
 /** What {@link instrumentExpress} needs of an Express 5 application (what `express()` returns). */
 export interface ExpressAppLike {

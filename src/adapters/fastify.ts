@@ -3,7 +3,7 @@ import { isGroupEnabled } from '../core/groups';
 import { activeDebugRequest } from '../timing/debug-request';
 import { HookIds, timedHandler, timedPreHandler, type PreHandlerHook } from './fastify-hooks';
 import { FastifyRequestTiming, TIMING_STATE, timingOf, type FastifyRequestLike } from './fastify-request';
-import { TIMING_GROUP } from '../timing/auth';
+import { TIMING_GROUP } from '../names/hooks';
 
 type Done = (error?: Error | null) => void;
 

@@ -1,9 +1,10 @@
 import { context, type Context } from '@opentelemetry/api';
 import { runHook } from '../core/named-hooks';
-import { TIMING_GROUP } from '../timing/auth';
+import { AFTER, BEFORE, PLUGIN, PLUGIN_ITERATOR, TIMING_GROUP, type Phase } from '../names/hooks';
 
 /** Phases of the seed's hook table that the framework adapters enter and leave. */
-export type AdapterPhase = 'rewrite' | 'access' | 'router' | 'plugin_iterator' | 'plugin' | 'header_filter';
+export type AdapterPhase =
+  Extract<Phase, 'rewrite' | 'access' | 'router' | 'header_filter'> | typeof PLUGIN_ITERATOR | typeof PLUGIN;
 
 /** One phase an adapter entered (a token to leave it by). */
 export interface PhaseEntry {
@@ -28,7 +29,7 @@ export class PhaseTrail {
   enter(phase: AdapterPhase, name?: string, id?: string): PhaseEntry {
     const entry: PhaseEntry = { phase };
     this.entries.push(entry);
-    context.with(this.requestContext, runHook, undefined, TIMING_GROUP, `before:${phase}`, name, id);
+    context.with(this.requestContext, runHook, undefined, TIMING_GROUP, BEFORE[phase], name, id);
     return entry;
   }
 
@@ -69,7 +70,7 @@ export class PhaseTrail {
   private leaveDownTo(index: number): void {
     while (this.entries.length > index) {
       const entry = this.entries.pop() as PhaseEntry;
-      context.with(this.requestContext, runHook, undefined, TIMING_GROUP, `after:${entry.phase}`);
+      context.with(this.requestContext, runHook, undefined, TIMING_GROUP, AFTER[entry.phase]);
     }
   }
 }

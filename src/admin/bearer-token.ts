@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { tokenMatches } from '../timing/token';
+import { tokenMatches } from '../token/debug-token';
 
 /** Why a request may not use the admin endpoint, or undefined if it may. */
 export type AuthRefusal = { readonly status: 401 | 403; readonly message: string } | undefined;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_HEADER_PREFIX, HEADER_NAME, TOKEN_ENV } from '../timing/names';
+import { DEFAULT_HEADER_PREFIX, HEADER_NAME, TOKEN_ENV } from '../names/debug-headers';
 
 /** How the waterfall is drawn, from the flags both commands share. */
 export interface DrawFlags {

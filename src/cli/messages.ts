@@ -1,5 +1,5 @@
 import { HEADER_OUTPUT_LIMIT, LOG_PART_LIMIT, LOG_PREFIX, LOOPBACK_HEADER_OUTPUT_LIMIT } from '../timing/output';
-import { TOKEN_ENV } from '../timing/names';
+import { TOKEN_ENV } from '../names/debug-headers';
 import type { DebugCommand } from './args';
 import type { DebugReply } from './request';
 import { printable, wrap } from './render';

@@ -1,3 +1,5 @@
+import { propagation, type Baggage, type BaggageEntry } from '@opentelemetry/api';
+import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
 import { ENTRY_PREFIX, GROUPS_ENTRY, LOG_ENTRY, SIG_ENTRY } from './propagated-groups';
 
 /** The W3C `baggage` header (lower case, as Node and the propagators name it). */
@@ -15,38 +17,35 @@ export interface ReceivedEntries {
 }
 
 /**
- * Reads our entries from the `baggage` header value(s); `undefined` unless
- * the groups and signature entries are each present exactly once, with
- * values that decode (duplicates are ambiguous, so refused).
+ * Reads our entries from `baggage`, as `@opentelemetry/core`'s W3C baggage
+ * propagator extracted it from `header`; `undefined` unless the groups and
+ * signature entries are each present, non-empty, and each of our keys
+ * appears at most once in the header (core's parser keeps the last of
+ * duplicates, which are ambiguous, so refused).
  */
-export function readEntries(header: string | readonly string[]): ReceivedEntries | undefined {
-  let groups: string | undefined;
-  let log: string | undefined;
-  let signature: string | undefined;
-  const values = typeof header === 'string' ? [header] : header;
-  for (const value of values) {
+export function readEntries(
+  baggage: Baggage | undefined,
+  header: string | readonly string[],
+): ReceivedEntries | undefined {
+  const groups = baggage?.getEntry(GROUPS_ENTRY)?.value;
+  const signature = baggage?.getEntry(SIG_ENTRY)?.value;
+  if (groups === undefined || groups === '' || signature === undefined || hasDuplicateEntries(header)) return undefined;
+  return { groups, log: baggage?.getEntry(LOG_ENTRY)?.value === '1', signature };
+}
+
+/** Whether one of our keys appears more than once among the header's list members. */
+function hasDuplicateEntries(header: string | readonly string[]): boolean {
+  const seen = new Set<string>();
+  for (const value of typeof header === 'string' ? [header] : header) {
     if (!value.includes(ENTRY_PREFIX)) continue;
     for (const member of value.split(',')) {
-      const eq = member.indexOf('=');
-      if (eq < 0) continue;
-      const key = member.slice(0, eq).trim();
+      const key = member.slice(0, member.indexOf('=')).trim();
       if (!key.startsWith(ENTRY_PREFIX)) continue;
-      const semicolon = member.indexOf(';', eq);
-      const raw = member.slice(eq + 1, semicolon < 0 ? undefined : semicolon).trim();
-      if (key === GROUPS_ENTRY) {
-        if (groups !== undefined) return undefined;
-        groups = decode(raw);
-      } else if (key === LOG_ENTRY) {
-        if (log !== undefined) return undefined;
-        log = raw;
-      } else if (key === SIG_ENTRY) {
-        if (signature !== undefined) return undefined;
-        signature = raw;
-      }
+      if (seen.has(key)) return true;
+      seen.add(key);
     }
   }
-  if (groups === undefined || groups === '' || signature === undefined) return undefined;
-  return { groups, log: log === '1', signature };
+  return false;
 }
 
 function decode(raw: string): string {
@@ -75,25 +74,29 @@ export function decodeGroups(encoded: string): string[] | undefined {
   return names;
 }
 
-/** Our entries as baggage list members (values percent-encoded as W3C baggage requires). */
-export function formatEntries(groups: string, log: boolean, signature: string): string {
-  const entries = [`${GROUPS_ENTRY}=${encodeURIComponent(groups)}`];
-  if (log) entries.push(`${LOG_ENTRY}=1`);
-  entries.push(`${SIG_ENTRY}=${signature}`);
-  return entries.join(',');
-}
-
 /**
- * `existing` (a `baggage` value another propagator, or the application,
- * already put in the carrier) without any of our entries, followed by `ours`.
+ * The baggage to inject: the members of the carrier's `baggage` header
+ * (`existing`, written by another propagator or the application), then the
+ * context's entries, then ours, each of ours replacing any earlier entry
+ * of that key. `@opentelemetry/core`'s W3C baggage propagator parses and
+ * serialises it (values percent-encoded as W3C baggage requires).
  */
-export function mergeEntries(existing: string | undefined, ours: string): string {
-  if (existing === undefined || existing.trim() === '') return ours;
-  const kept = existing
-    .split(',')
-    .filter((member) => member.trim() !== '' && !member.trim().startsWith(ENTRY_PREFIX))
-    .join(',');
-  return kept === '' ? ours : `${kept},${ours}`;
+export function withOurEntries(
+  baggage: Baggage | undefined,
+  existing: string | undefined,
+  entries: ReceivedEntries,
+): Baggage {
+  const merged: Record<string, BaggageEntry> = {};
+  for (const [key, value] of Object.entries(parseKeyPairsIntoRecord(existing))) {
+    if (!key.startsWith(ENTRY_PREFIX)) merged[key] = { value };
+  }
+  for (const [key, entry] of baggage?.getAllEntries() ?? []) {
+    if (!key.startsWith(ENTRY_PREFIX)) merged[key] = entry;
+  }
+  merged[GROUPS_ENTRY] = { value: entries.groups };
+  if (entries.log) merged[LOG_ENTRY] = { value: '1' };
+  merged[SIG_ENTRY] = { value: entries.signature };
+  return propagation.createBaggage(merged);
 }
 
 /**

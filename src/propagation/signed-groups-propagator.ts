@@ -8,18 +8,17 @@ import {
   type TextMapPropagator,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { parseTraceParent, TRACE_PARENT_HEADER } from '@opentelemetry/core';
+import { parseTraceParent, TRACE_PARENT_HEADER, W3CBaggagePropagator } from '@opentelemetry/core';
 import { requestScopeOf } from '../core/request-scope';
-import { debugRequestOfScope } from '../timing/debug-request';
-import { activeTimingToken, configuredToken } from '../timing/token';
+import { configuredToken } from '../token/debug-token';
+import { requestDebugSource } from './debug-source';
 import {
   BAGGAGE_HEADER,
   decodeGroups,
   encodeGroups,
   existingBaggage,
-  formatEntries,
-  mergeEntries,
   readEntries,
+  withOurEntries,
 } from './baggage-header';
 import { ENTRY_PREFIX, propagatedGroupsOf, withPropagatedGroups, type PropagatedGroups } from './propagated-groups';
 import { sign, verify } from './signature';
@@ -50,12 +49,15 @@ const DEFAULT_MAX_AGE = 300;
  * accepts them only with a valid signature: an outside client cannot switch
  * instrumentation on by sending baggage.
  *
- * Opt-in, composed after the trace-context and baggage propagators:
+ * Opt-in, composed with the trace-context propagator, in either order. It
+ * carries the application's W3C baggage too (parsed and serialised by
+ * `@opentelemetry/core`'s `W3CBaggagePropagator`), so it replaces that one;
+ * keeping both works when the baggage one comes first:
  *
  * ```ts
  * new NodeSDK({
  *   textMapPropagator: new CompositePropagator({
- *     propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new SignedGroupsPropagator()],
+ *     propagators: [new W3CTraceContextPropagator(), new SignedGroupsPropagator()],
  *   }),
  *   ...
  * });
@@ -65,8 +67,9 @@ const DEFAULT_MAX_AGE = 300;
  *   `dynamic-hooks.log`) only when the context's request scope has groups
  *   enabled per request (not process-wide ones) and a valid span context;
  *   the signature is `<issued at>.<base64url HMAC-SHA256(token, trace id,
- *   groups, log flag, issued at)>`. It adds them to the `baggage` header
- *   already in the carrier, so the W3C baggage propagator must run first.
+ *   groups, log flag, issued at)>`. It writes them with the context's
+ *   baggage and the members already in the carrier's `baggage` header
+ *   (stale entries of ours replaced).
  * - `extract` verifies them against the carrier's trace id (the span
  *   context the trace-context propagator extracted, else the `traceparent`
  *   header) in constant time; valid groups go into the returned context
@@ -77,6 +80,8 @@ const DEFAULT_MAX_AGE = 300;
 export class SignedGroupsPropagator implements TextMapPropagator {
   private readonly token: string | undefined;
   private readonly maxAgeSeconds: number;
+  /** `@opentelemetry/core`'s: parses and serialises the W3C baggage header, the application's entries and ours. */
+  private readonly baggage = new W3CBaggagePropagator();
 
   constructor(config: SignedGroupsPropagatorConfig = {}) {
     const token = configuredToken(config.token);
@@ -112,12 +117,18 @@ export class SignedGroupsPropagator implements TextMapPropagator {
     const fields = {
       traceId: spanContext.traceId,
       groups: encodeGroups(held.map((group) => group.name)),
-      log: debugRequestOfScope(scope)?.log === true,
+      log: requestDebugSource()?.logs(scope) === true,
     };
     const signature = sign(token, fields, Math.floor(Date.now() / 1000));
-    const ours = formatEntries(fields.groups, fields.log, signature);
     const existing = existingBaggage(carrier);
-    setter.set(carrier, existing?.key ?? BAGGAGE_HEADER, mergeEntries(existing?.value, ours));
+    const baggage = withOurEntries(propagation.getBaggage(ctx), existing?.value, { ...fields, signature });
+    // Under the carrier's own spelling of the header, so that it is replaced, not doubled.
+    const key = existing?.key ?? BAGGAGE_HEADER;
+    this.baggage.inject(propagation.setBaggage(ctx, baggage), carrier, {
+      set: (target, _name, value) => {
+        setter.set(target, key, value);
+      },
+    });
   }
 
   /**
@@ -126,16 +137,17 @@ export class SignedGroupsPropagator implements TextMapPropagator {
    * baggage; anything invalid is dropped. Never throws.
    */
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    const withBaggage = this.baggage.extract(ctx, carrier, getter);
     const header = getter.get(carrier, BAGGAGE_HEADER);
-    if (header === undefined || !includesPrefix(header)) return withPropagatedGroups(ctx, undefined);
+    if (header === undefined || !includesPrefix(header)) return withPropagatedGroups(withBaggage, undefined);
     let verified: PropagatedGroups | string;
     try {
-      verified = this.verifiedEntries(ctx, carrier, getter, header);
+      verified = this.verifiedEntries(withBaggage, carrier, getter, header);
     } catch (error) {
       verified = String(error);
     }
     if (typeof verified === 'string') diag.debug(`dynamic-hooks: propagated groups dropped: ${verified}`);
-    return withPropagatedGroups(withoutOurBaggage(ctx), typeof verified === 'string' ? undefined : verified);
+    return withPropagatedGroups(withoutOurBaggage(withBaggage), typeof verified === 'string' ? undefined : verified);
   }
 
   /** The header this propagator reads and writes: `baggage`. */
@@ -149,7 +161,7 @@ export class SignedGroupsPropagator implements TextMapPropagator {
     getter: TextMapGetter,
     header: string | string[],
   ): PropagatedGroups | string {
-    const entries = readEntries(header);
+    const entries = readEntries(propagation.getBaggage(ctx), header);
     if (entries === undefined) return 'no well-formed dynamic-hooks.groups and dynamic-hooks.sig entries';
     const traceId = carrierTraceId(ctx, carrier, getter);
     if (traceId === undefined) return 'no trace id to verify the signature against';
@@ -166,7 +178,7 @@ export class SignedGroupsPropagator implements TextMapPropagator {
   }
 
   private currentToken(): string | undefined {
-    return this.token ?? activeTimingToken();
+    return this.token ?? requestDebugSource()?.token;
   }
 }
 

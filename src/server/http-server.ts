@@ -12,21 +12,15 @@ import {
   requestScopeOf,
   type RequestScope,
 } from '../core/request-scope';
+import { AFTER, AUTH_HOOK, BEFORE, DISPATCH_HOOK, TIMING_AUTH_GROUP, TIMING_GROUP } from '../names/hooks';
 import { trackListening } from './listening-servers';
-import {
-  debugRequestOfScope,
-  dispatchingDebugRequest,
-  setDispatchingDebugRequest,
-  type DebugRequest,
-} from '../timing/debug-request';
-import { writeHeaderOutput, writeLogOutput } from '../timing/timing-hooks';
 import { writeHeadArgsWithout } from './raw-headers';
 
 const apply = Reflect.apply;
 type Emit = Server['emit'];
 
-/** Hook names of the timing module that the server integration runs. */
-const AUTH: [string, string] = ['timing:auth', 'auth'];
+/** Where a scope whose response phases run is marked (its log phase ends it). */
+const TRACED = Symbol('dynamic-hooks traced response');
 
 /**
  * Which requests get a request scope: every one (the default), or, when
@@ -42,9 +36,12 @@ export function setRequestScopeFilter(filter: ((req: IncomingMessage) => boolean
 
 /**
  * Wraps a server's `emit` so that every `'request'` event runs in its own
- * request scope and passes the `timing:auth` hook; a request that hook
- * debugs also runs the rewrite, header_filter, body_filter and log phases.
- * Other events pass straight through.
+ * request scope and passes the `timing:auth` hook; a request whose
+ * `dispatch` hook gives its listeners a context (the timing module's, for
+ * a debugged request) also runs the rewrite, header_filter, body_filter
+ * and log phase hooks. This file only runs hooks, by the names in
+ * `src/names/hooks.ts`: what they do is the timing module's. Other events
+ * pass straight through.
  */
 export function wrapServerEmit(original: Emit): Emit {
   return function emit(this: Server, event: string | symbol): boolean {
@@ -95,14 +92,28 @@ function onRequestStart(message: unknown): void {
     preparedRequest = request;
   } catch (error) {
     clearPrepared();
-    reportHandlerFailure(AUTH[0], AUTH[1], error);
+    reportHandlerFailure(TIMING_AUTH_GROUP, AUTH_HOOK, error);
   }
 }
 
 /**
+ * The scope of the debugged request whose `'request'` event is being
+ * dispatched right now, decided (by the `timing:auth` hook) before any
+ * listener or instrumentation of that event ran. Valid only
+ * synchronously, during the dispatch: the sampler reads it to record the
+ * server span that an HTTP server instrumentation starts for the request.
+ */
+let dispatching: RequestScope | undefined;
+
+/** The scope of the debugged request being dispatched now, if any (the sampler asks). */
+export function dispatchingDebugScope(): RequestScope | undefined {
+  return dispatching;
+}
+
+/**
  * Opens the request's scope and runs the `timing:auth` hook in it; marks
- * a debugged request as the one being dispatched, so that the sampler
- * records the SERVER span an instrumentation starts for it.
+ * a request that hook debugs as the one being dispatched, so that the
+ * sampler records the SERVER span an instrumentation starts for it.
  */
 function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope | undefined {
   clearPrepared();
@@ -110,18 +121,16 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   preparedBase = context.active();
   const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
   preparedContext = ctx;
-  runInContext(ctx, () => runHook(AUTH[0], AUTH[1], req, res));
-  const debug = debugRequestOfScope(scope);
-  if (debug !== undefined) {
-    setDispatchingDebugRequest(debug);
+  if (runInContext(ctx, () => runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res)) === true) {
+    dispatching = scope;
     // Not dispatched as 'request' in this turn (a 'checkContinue' listener took it): no later span is its.
-    process.nextTick(endDispatch, debug);
+    process.nextTick(endDispatch, scope);
   }
   return scope;
 }
 
-function endDispatch(debug: DebugRequest): void {
-  if (dispatchingDebugRequest() === debug) setDispatchingDebugRequest(undefined);
+function endDispatch(scope: RequestScope): void {
+  if (dispatching === scope) dispatching = undefined;
 }
 
 function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
@@ -148,7 +157,7 @@ function clearPrepared(): void {
   preparedScope = undefined;
   preparedBase = undefined;
   preparedContext = undefined;
-  setDispatchingDebugRequest(undefined);
+  dispatching = undefined;
 }
 
 /** `emit` as servers inherit it: with it beneath our wrapper, no other wrapper runs between ours and the listeners. */
@@ -203,18 +212,31 @@ function callListeners(server: Server, listeners: Listener | Listener[], args: I
   return true;
 }
 
-/** Runs the request's listeners (`call`), for a debugged request inside its root span and phases. */
+/**
+ * Runs the request's listeners (`call`). When the `dispatch` hook gives
+ * them a context of their own (the timing module's, for a debugged
+ * request), they run in it, after the rewrite phase, and the response
+ * phases run around the response.
+ */
 function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): boolean {
-  const debug = debugRequestOfScope(scope);
-  if (debug === undefined) return call();
-  const ctx = context.active();
-  debug.start(ctx);
-  return context.with(debug.contextFor(ctx), () => {
-    traceResponse(debug, args[2] as ServerResponse, scope);
-    runHook('timing', 'before:rewrite');
-    runHook('timing', 'after:rewrite');
+  const inner = runHook(TIMING_GROUP, DISPATCH_HOOK, context.active());
+  if (!isContext(inner)) return call();
+  return context.with(inner, () => {
+    scope.data ??= new Map();
+    scope.data.set(TRACED, true);
+    traceResponse(args[2] as ServerResponse, scope);
+    runHook(TIMING_GROUP, BEFORE.rewrite);
+    runHook(TIMING_GROUP, AFTER.rewrite);
     return call();
   });
+}
+
+function isContext(value: unknown): value is Context {
+  return typeof value === 'object' && value !== null && typeof (value as Context).getValue === 'function';
+}
+
+function isTraced(scope: RequestScope): boolean {
+  return scope.data?.get(TRACED) === true;
 }
 
 /**
@@ -222,84 +244,82 @@ function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): b
  * over, finished or closed (aborted) whichever comes first, so that no
  * continuation of the request (a timer, a pooled keep-alive socket) keeps
  * its groups enabled. Armed only for scopes that come to hold a group, so
- * the other requests pay no listener. A debugged request's scope is ended
- * by its log phase instead (see traceResponse).
+ * the other requests pay no listener. A scope whose response phases run
+ * is ended by its log phase instead (see traceResponse).
  */
 function endWithResponse(scope: RequestScope): void {
   const res = scope.owner as ServerResponse;
   if (res.writableFinished || res.destroyed) {
-    if (debugRequestOfScope(scope) === undefined) endScope(scope);
+    if (!isTraced(scope)) endScope(scope);
     return;
   }
   const end = (): void => {
-    if (debugRequestOfScope(scope) === undefined) endScope(scope);
+    if (!isTraced(scope)) endScope(scope);
   };
   res.once('finish', end);
   res.once('close', end);
 }
 
 /**
- * Runs the response phases of a debugged request: header_filter when the
- * headers are written (its output header goes with them), body_filter
- * around each write and end, and log once the response is closed, after
- * which the request scope ends.
+ * Runs the response phases, each hook given the response: header_filter
+ * when the headers are written (headers its hooks set win over those
+ * passed to `writeHead`), body_filter around each write and end, and log
+ * once the response is closed, after which the request scope ends.
  */
-function traceResponse(debug: DebugRequest, res: ServerResponse, scope: RequestScope): void {
+function traceResponse(res: ServerResponse, scope: RequestScope): void {
   const requestContext = context.active();
   let headerDone = false;
+  /** The names of the headers the header_filter hooks set or changed. */
+  let filtered: string[] = [];
   const headerFilter = (): void => {
     if (headerDone || res.headersSent) return;
     headerDone = true;
-    runHook('timing', 'before:header_filter');
-    runHook('timing', 'after:header_filter');
-    writeHeaderOutput(debug);
+    const before = res.getHeaders();
+    runHook(TIMING_GROUP, BEFORE.header_filter, res);
+    runHook(TIMING_GROUP, AFTER.header_filter, res);
+    filtered = res.getHeaderNames().filter((name) => res.getHeader(name) !== before[name]);
   };
   const writeHead = res.writeHead;
   const write = res.write;
   const end = res.end;
-  const outputHeader = debug.output.headerName.toLowerCase();
   res.writeHead = function (this: ServerResponse) {
     context.with(requestContext, headerFilter);
-    // The output header is ours: one among the headers given here (an upstream's, forwarded) must not replace it.
     // eslint-disable-next-line prefer-rest-params
-    return apply(writeHead, this, writeHeadArgsWithout(arguments, outputHeader)) as ServerResponse;
+    return apply(writeHead, this, writeHeadArgsWithout(arguments, filtered)) as ServerResponse;
   };
-  res.write = bodyFilter(write, requestContext, headerFilter);
-  res.end = bodyFilter(end, requestContext, headerFilter);
+  res.write = bodyFilter(write, requestContext, headerFilter, res);
+  res.end = bodyFilter(end, requestContext, headerFilter, res);
   res.once('close', () => {
     // A throw here would escape from an event listener and end the process
     // (a span processor that throws when the root span ends, say): report it.
     try {
-      context.with(requestContext, logPhase, undefined, debug, res);
+      context.with(requestContext, logPhase, undefined, res);
     } catch (error) {
-      reportHandlerFailure('timing', 'log', error);
+      reportHandlerFailure(TIMING_GROUP, 'log', error);
     } finally {
       endScope(scope);
     }
   });
 }
 
-/** The response is over: what the application left open is dangling, and the log phase is the request's last. */
-function logPhase(debug: DebugRequest, res: ServerResponse): void {
-  debug.closeDangling();
-  debug.setResponseStatus(res.statusCode);
-  runHook('timing', 'before:log');
-  runHook('timing', 'after:log');
-  writeLogOutput(debug);
-  debug.finish();
+/** The response is over: the log phase is the request's last. */
+function logPhase(res: ServerResponse): void {
+  runHook(TIMING_GROUP, BEFORE.log, res);
+  runHook(TIMING_GROUP, AFTER.log, res);
 }
 
 function bodyFilter<F extends (...args: never[]) => unknown>(
   original: F,
-  requestContext: ReturnType<typeof context.active>,
+  requestContext: Context,
   headerFilter: () => void,
+  res: ServerResponse,
 ): F {
   const before = (): void => {
     headerFilter();
-    runHook('timing', 'before:body_filter');
+    runHook(TIMING_GROUP, BEFORE.body_filter, res);
   };
   const after = (): void => {
-    runHook('timing', 'after:body_filter');
+    runHook(TIMING_GROUP, AFTER.body_filter, res);
   };
   return function (this: ServerResponse): unknown {
     context.with(requestContext, before);

@@ -46,27 +46,28 @@ export function removeHeaders(message: IncomingMessage, lowerNames: readonly str
 
 /**
  * The arguments of a `writeHead(statusCode[, statusMessage][, headers])`
- * call without header `lowerName` (compared without case) in `headers`,
- * whether an object or a flat `[name, value, ...]` array: `args` itself if
- * it has none, else a copy (the caller's headers are not changed).
+ * call without the headers `lowerNames` (compared without case) in
+ * `headers`, whether an object or a flat `[name, value, ...]` array: `args`
+ * itself if it has none of them, else a copy (the caller's headers are not
+ * changed).
  */
-export function writeHeadArgsWithout(args: ArrayLike<unknown>, lowerName: string): ArrayLike<unknown> {
+export function writeHeadArgsWithout(args: ArrayLike<unknown>, lowerNames: readonly string[]): ArrayLike<unknown> {
   const at = typeof args[1] === 'string' ? 2 : 1;
   const headers = args[at];
-  if (typeof headers !== 'object' || headers === null) return args;
+  if (lowerNames.length === 0 || typeof headers !== 'object' || headers === null) return args;
   const filtered = Array.isArray(headers)
-    ? withoutRawHeader(headers, lowerName)
-    : withoutHeaderProperty(headers as Record<string, unknown>, lowerName);
+    ? withoutRawHeaders(headers, lowerNames)
+    : withoutHeaderProperties(headers as Record<string, unknown>, lowerNames);
   if (filtered === headers) return args;
   const copy = Array.from(args);
   copy[at] = filtered;
   return copy;
 }
 
-function withoutRawHeader(headers: readonly unknown[], lowerName: string): readonly unknown[] {
+function withoutRawHeaders(headers: readonly unknown[], lowerNames: readonly string[]): readonly unknown[] {
   const matches = (i: number): boolean => {
     const name = headers[i];
-    return typeof name === 'string' && name.toLowerCase() === lowerName;
+    return typeof name === 'string' && lowerNames.includes(name.toLowerCase());
   };
   let found = false;
   for (let i = 0; i < headers.length && !found; i += 2) found = matches(i);
@@ -78,10 +79,13 @@ function withoutRawHeader(headers: readonly unknown[], lowerName: string): reado
   return out;
 }
 
-function withoutHeaderProperty(headers: Record<string, unknown>, lowerName: string): Record<string, unknown> {
+function withoutHeaderProperties(
+  headers: Record<string, unknown>,
+  lowerNames: readonly string[],
+): Record<string, unknown> {
   const names = Object.keys(headers);
-  if (!names.some((name) => name.toLowerCase() === lowerName)) return headers;
+  if (!names.some((name) => lowerNames.includes(name.toLowerCase()))) return headers;
   const out: Record<string, unknown> = {};
-  for (const name of names) if (name.toLowerCase() !== lowerName) out[name] = headers[name];
+  for (const name of names) if (!lowerNames.includes(name.toLowerCase())) out[name] = headers[name];
   return out;
 }

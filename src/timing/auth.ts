@@ -13,14 +13,12 @@ import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest, enablePropagatedGroups } from '../core/groups';
 import { activeRequestScope, type RequestScope } from '../core/request-scope';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
+import { TIMING_GROUP } from '../names/hooks';
 import { hasHeaderWithPrefix, removeHeaders } from '../server/raw-headers';
 import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
 import type { TimingSettings } from './settings';
-import { tokenMatches } from './token';
-
-/** The group that `timing:auth`'s hook turns on for a debugged request. */
-export const TIMING_GROUP = 'timing';
+import { tokenMatches } from '../token/debug-token';
 
 /**
  * The `timing:auth` hook: decides whether a request is debugged. Removes
@@ -33,12 +31,18 @@ export const TIMING_GROUP = 'timing';
  * is among them. Groups this process does not know get transient entries,
  * gone when the request ends and capped in number (see
  * `enablePropagatedGroups`), so remote input cannot grow the group table.
+ *
+ * @returns whether the request is debugged.
  */
-export function authorizeRequest(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
+export function authorizeRequest(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): boolean {
   // rawHeaders first: most requests carry no debug header, and reading
   // req.headers would build the parsed headers object for nothing.
-  if (hasHeaderWithPrefix(req.rawHeaders, settings.headers.request)) authorizeDebugHeaders(settings, req, res);
-  if (mayCarrySignedGroups(req.rawHeaders)) acceptPropagatedGroups(settings, req, res);
+  const debugHeaders = hasHeaderWithPrefix(req.rawHeaders, settings.headers.request);
+  const signedGroups = mayCarrySignedGroups(req.rawHeaders);
+  if (!debugHeaders && !signedGroups) return false;
+  if (debugHeaders) authorizeDebugHeaders(settings, req, res);
+  if (signedGroups) acceptPropagatedGroups(settings, req, res);
+  return debugRequestOfScope(activeRequestScope()) !== undefined;
 }
 
 function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
@@ -125,6 +129,7 @@ function startDebugRequest(
     rootSpanName: `request_debug ${req.method ?? ''}`.trim(),
     rootAttributes: serverAttributes(req, client),
     output: {
+      response: res,
       headerName: settings.headers.output,
       setHeader: (name, headerValue) => {
         if (!res.headersSent) res.setHeader(name, headerValue);

@@ -1,7 +1,8 @@
 import { isSpanContextValid, SpanKind, trace, type Attributes, type Context, type Link } from '@opentelemetry/api';
 import { SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
 import { describe } from '../core/validate';
-import { DEBUG_ATTRIBUTE, dispatchingDebugRequest, isDebugContext } from './debug-request';
+import { dispatchingDebugScope } from '../server/http-server';
+import { DEBUG_ATTRIBUTE, isDebugContext } from './debug-request';
 
 /** What the sampler adds to a request's SERVER span it records because the request is debugged. */
 const DEBUG_MARK: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
@@ -51,7 +52,7 @@ export class RequestDebugSampler implements Sampler {
     if (attributes[DEBUG_ATTRIBUTE] === true || isDebugContext(context)) {
       return { decision: SamplingDecision.RECORD_AND_SAMPLED };
     }
-    if (dispatchingDebugRequest() !== undefined && startsRequest(context, spanKind)) {
+    if (dispatchingDebugScope() !== undefined && startsRequest(context, spanKind)) {
       return { decision: SamplingDecision.RECORD_AND_SAMPLED, attributes: DEBUG_MARK };
     }
     return this.base.shouldSample(context, traceId, spanName, spanKind, attributes, links);

@@ -8,8 +8,8 @@ import {
 } from './client-address';
 import { checkOneOf, describe } from '../core/validate';
 import { defaultLogger, tellOperator, type RequestDebugLogger } from './logger';
-import { DEFAULT_HEADER_PREFIX, HEADER_NAME } from './names';
-import { configuredToken, generateToken } from './token';
+import { DEFAULT_HEADER_PREFIX, HEADER_NAME } from '../names/debug-headers';
+import { configuredToken, generateToken } from '../token/debug-token';
 
 /** Configuration of `TimingInstrumentation`. */
 export interface TimingInstrumentationConfig extends InstrumentationConfig {

@@ -27,11 +27,11 @@ export const timing = Object.freeze({
    */
   enterContext(name: string): void {
     checkGroupName(name, 'name');
-    activeDebugRequest()?.enter(name);
+    activeDebugRequest()?.contexts.enter(name);
   },
   /** Leaves the current timing context, adding its duration to its `total_time`. */
   leaveContext(): void {
-    activeDebugRequest()?.leave();
+    activeDebugRequest()?.contexts.leave();
   },
   /**
    * Sets a property of the current timing context (and an attribute of its
@@ -43,16 +43,16 @@ export const timing = Object.freeze({
    */
   setContextProp(key: string, value: PropValue): void {
     checkProp(key, value);
-    activeDebugRequest()?.setProp(key, value);
+    activeDebugRequest()?.contexts.setProp(key, value);
   },
   /** Sets a property of the request's root context (and of its root span); checked as `setContextProp`. */
   setRootContextProp(key: string, value: PropValue): void {
     checkProp(key, value);
-    activeDebugRequest()?.setRootProp(key, value);
+    activeDebugRequest()?.contexts.setRootProp(key, value);
   },
   /** Reads a property of the current timing context. */
   getContextKv(key: string): unknown {
-    return activeDebugRequest()?.getProp(key);
+    return activeDebugRequest()?.contexts.getProp(key);
   },
   /**
    * Adds a context chain measured elsewhere, `path` from the root down,
@@ -68,6 +68,6 @@ export const timing = Object.freeze({
     if (typeof start !== 'number' || typeof end !== 'number' || !(end >= start)) {
       throw new RangeError('start and end must be performance.now() readings with end >= start');
     }
-    activeDebugRequest()?.record(path, start, end);
+    activeDebugRequest()?.contexts.record(path, start, end);
   },
 });

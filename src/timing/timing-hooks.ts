@@ -1,98 +1,94 @@
+import type { Context } from '@opentelemetry/api';
 import { hook } from '../core/named-hooks';
-import { onRejection } from '../core/report-failure';
-import { TIMING_GROUP } from './auth';
-import type { DebugRequest } from './debug-request';
-import { asciiJson, headerOutput, logLines, reportOutputFailure } from './output';
+import { requestScopeOf } from '../core/request-scope';
+import {
+  AFTER,
+  BEFORE,
+  DISPATCH_HOOK,
+  DNS_CACHE_LOOKUP_HOOK,
+  PHASES,
+  PLUGIN,
+  PLUGIN_ITERATOR,
+  PLUGINS_CONTEXT,
+  TIMING_GROUP,
+  WORKSPACE_ID_HOOK,
+} from '../names/hooks';
+import { activeDebugRequest, debugRequestOfScope } from './debug-request';
+import { writeHeaderOutput, writeLogOutput } from './debug-output';
 import { timing } from './timing-api';
 
-/** The group whose only hook, `auth`, decides per request whether `timing` is enabled. */
-export const TIMING_AUTH_GROUP = 'timing:auth';
-
-/** Phases whose before/after hooks enter and leave a context of the same name. */
-const PHASES = ['rewrite', 'access', 'router', 'balancer', 'response', 'header_filter', 'body_filter', 'log'] as const;
-
 /**
- * Registers every hook of Kong's table in the `timing` group. They run
- * only for requests whose `timing:auth` hook enabled the group.
+ * Registers every hook of Kong's table in the `timing` group, plus
+ * `dispatch`. They run only for requests whose `timing:auth` hook enabled
+ * the group. As in Kong, the runloop only runs the hooks: the outputs are
+ * written from here, the header from `after:header_filter` and the log
+ * from `after:log`, when the server integration runs them with the
+ * response (a header_filter run without it, a buffered response's inside
+ * the `response` phase, is nested and writes nothing).
  */
 export function registerTimingHooks(): void {
+  hook(TIMING_GROUP, DISPATCH_HOOK, (ctx: Context) => {
+    const debug = debugRequestOfScope(requestScopeOf(ctx));
+    if (debug === undefined || debug.finished) return undefined;
+    debug.start(ctx);
+    return debug.contextFor(ctx);
+  });
   for (const phase of PHASES) {
-    hook(TIMING_GROUP, `before:${phase}`, () => {
+    hook(TIMING_GROUP, BEFORE[phase], () => {
       timing.enterContext(phase);
     });
-    hook(TIMING_GROUP, `after:${phase}`, () => {
-      timing.leaveContext();
+    hook(TIMING_GROUP, AFTER[phase], () => {
+      activeDebugRequest()?.contexts.leavePhase(phase);
     });
   }
-  hook(TIMING_GROUP, 'before:plugin_iterator', () => {
-    timing.enterContext('plugins');
+  // The response starts: what the request's code left open ends (as Kong ends access when a plugin exits).
+  hook(TIMING_GROUP, BEFORE.header_filter, (res?: unknown) => {
+    const debug = activeDebugRequest();
+    if (debug === undefined) return;
+    if (debug.isResponse(res)) debug.contexts.exitPhases();
+    debug.contexts.enter('header_filter');
   });
-  hook(TIMING_GROUP, 'after:plugin_iterator', () => {
-    timing.leaveContext();
+  hook(TIMING_GROUP, AFTER.header_filter, (res?: unknown) => {
+    const debug = activeDebugRequest();
+    if (debug === undefined) return;
+    debug.contexts.leavePhase('header_filter');
+    if (debug.isResponse(res)) writeHeaderOutput(debug);
+  });
+  // The response is over: what is still open is dangling; the log phase is the request's last.
+  hook(TIMING_GROUP, BEFORE.log, (res?: unknown) => {
+    const debug = activeDebugRequest();
+    if (debug === undefined) return;
+    if (debug.isResponse(res)) debug.contexts.closeDangling();
+    debug.contexts.enter('log');
+  });
+  hook(TIMING_GROUP, AFTER.log, (res?: unknown) => {
+    const debug = activeDebugRequest();
+    if (debug === undefined) return;
+    debug.contexts.leavePhase('log');
+    if (!debug.isResponse(res)) return;
+    debug.setResponseStatus(res.statusCode);
+    writeLogOutput(debug);
+    debug.finish();
+  });
+  hook(TIMING_GROUP, BEFORE[PLUGIN_ITERATOR], () => {
+    timing.enterContext(PLUGINS_CONTEXT);
+  });
+  hook(TIMING_GROUP, AFTER[PLUGIN_ITERATOR], () => {
+    activeDebugRequest()?.contexts.leavePhase(PLUGINS_CONTEXT);
   });
   // Two levels, as in Kong: the plugin's name, then its id (the name again if it has none).
-  hook(TIMING_GROUP, 'before:plugin', (name: string, id?: string) => {
+  hook(TIMING_GROUP, BEFORE[PLUGIN], (name: string, id?: string) => {
     timing.enterContext(name);
     timing.enterContext(id ?? name);
   });
-  hook(TIMING_GROUP, 'after:plugin', () => {
+  hook(TIMING_GROUP, AFTER[PLUGIN], () => {
     timing.leaveContext();
     timing.leaveContext();
   });
-  hook(TIMING_GROUP, 'dns:cache_lookup', (cacheHit: boolean) => {
+  hook(TIMING_GROUP, DNS_CACHE_LOOKUP_HOOK, (cacheHit: boolean) => {
     timing.setContextProp('cache_hit', cacheHit);
   });
-  hook(TIMING_GROUP, 'workspace_id:got', (id: string) => {
+  hook(TIMING_GROUP, WORKSPACE_ID_HOOK, (id: string) => {
     timing.setRootContextProp('workspace_id', id);
   });
-}
-
-/**
- * Kong's header output: the tree so far, or a pointer to the log if too
- * large for the client (see `headerOutputLimit`). The server integration
- * writes it when the response headers are written (after the header_filter
- * phase), so a header_filter nested in another phase (a buffered
- * response's) writes none. Never throws: it runs inside the application's
- * `writeHead`, `write` and `end`.
- */
-export function writeHeaderOutput(debug: DebugRequest): void {
-  try {
-    const json = asciiJson(debug.toOutput());
-    const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
-    if (truncated) debug.log = true;
-    debug.output.setHeader(debug.output.headerName, value);
-  } catch (error) {
-    reportOutputFailure('the header output', debug.requestId, error);
-  }
-}
-
-/**
- * Kong's log output, split into parts when large; written after the log
- * phase, only if the request asked for it or its header output was
- * truncated. Never throws: a logger that throws (or returns a promise that
- * rejects) is reported through `diag.warn`, and the request's later lines
- * are not sent to it.
- */
-export function writeLogOutput(debug: DebugRequest): void {
-  if (!debug.log) return;
-  let lines: string[];
-  try {
-    lines = logLines(JSON.stringify(debug.toOutput()), debug.requestId);
-  } catch (error) {
-    reportOutputFailure('the log output', debug.requestId, error);
-    return;
-  }
-  // Typed to return nothing, but a JavaScript logger may return a promise.
-  const logger: (line: string) => unknown = debug.output.logger;
-  const failed = (error: unknown): void => {
-    reportOutputFailure('the logger', debug.requestId, error);
-  };
-  for (const line of lines) {
-    try {
-      if (!onRejection(logger(line), failed)) return;
-    } catch (error) {
-      failed(error);
-      return;
-    }
-  }
 }

@@ -2,14 +2,19 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
+import { AUTH_HOOK, TIMING_AUTH_GROUP } from '../names/hooks';
+import { setRequestDebugSource } from '../propagation/debug-source';
 import { observeRequestStart, setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { mayCarrySignedGroups } from '../propagation/propagated-groups';
-import { patchLoadedBuiltins } from './patch-builtins';
+import { wrapperChainIncludes } from '../patching/otel-internals';
+import { patchLoadedBuiltins } from '../patching/patch-builtins';
 import { authorizeRequest } from './auth';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
-import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
-import { announceGeneratedToken, generateToken, setActiveTimingToken } from './token';
+import { debugRequestOfScope } from './debug-request';
+import { registerTimingHooks } from './timing-hooks';
+import { generateToken } from '../token/debug-token';
+import { announceGeneratedToken } from './token';
 import { VERSION } from '../version';
 import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 
@@ -23,13 +28,7 @@ const ORIGINAL_EMIT = Symbol('dynamic-hooks original emit');
 
 /** Whether our wrapper is in `emit`'s chain (under shimmer wrappers of other instrumentations too). */
 function hasOwnEmit(emit: unknown): boolean {
-  let fn = emit;
-  for (let depth = 0; typeof fn === 'function' && depth < 16; depth++) {
-    const props = fn as unknown as Record<PropertyKey, unknown>;
-    if (props[ORIGINAL_EMIT] !== undefined) return true;
-    fn = props.__original;
-  }
-  return false;
+  return wrapperChainIncludes(emit, (fn) => (fn as Record<PropertyKey, unknown>)[ORIGINAL_EMIT] !== undefined);
 }
 
 /** Restores the original `emit` if ours is the outermost wrapper (one wrapped around it stays, and keeps ours). */
@@ -163,7 +162,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     const settings = this.currentSettings();
     registerTimingHooks();
     const prefix = settings.headers.request;
-    setActiveTimingToken(settings.token);
+    setRequestDebugSource({ token: settings.token, logs: (scope) => debugRequestOfScope(scope)?.log === true });
     setRequestScopeFilter(
       settings.scopeEveryRequest
         ? undefined
@@ -173,9 +172,9 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
       disableByDefault(TIMING_AUTH_GROUP);
       return;
     }
-    hook(TIMING_AUTH_GROUP, 'auth', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      authorizeRequest(settings, req, res);
-    });
+    hook(TIMING_AUTH_GROUP, AUTH_HOOK, (req: http.IncomingMessage, res: http.ServerResponse) =>
+      authorizeRequest(settings, req, res),
+    );
     alwaysEnable(TIMING_AUTH_GROUP);
     if (settings.tokenGenerated && this.announcedToken !== settings.token) {
       this.announcedToken = settings.token;

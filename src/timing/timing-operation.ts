@@ -92,8 +92,8 @@ export class TimingOperation {
   child(name: string, attributes?: Attributes): TimingOperation | undefined {
     const innermost = this.innermost;
     if (innermost === undefined || this.ended || this.debug.finished) return undefined;
-    if (!this.debug.mayOpenUnder(innermost, 1)) return undefined;
-    return new TimingOperation(this.debug, [this.debug.openInstance(innermost, name, attributes)]);
+    if (!this.debug.contexts.mayOpenUnder(innermost, 1)) return undefined;
+    return new TimingOperation(this.debug, [this.debug.contexts.openInstance(innermost, name, attributes)]);
   }
 
   /** Marks the innermost span failed without ending it (an HTTP error status): `error.type` is `type`. */
@@ -112,7 +112,7 @@ export class TimingOperation {
     for (let i = this.instances.length - 1; i >= 0; i--) {
       const instance = this.instances[i];
       if (error !== undefined && instance.open) markFailed(instance.span, error);
-      this.debug.close(instance, at, false);
+      this.debug.contexts.close(instance, at, false);
     }
   }
 }

@@ -81,8 +81,11 @@ export class TimingNode {
  */
 export class TimingInstance {
   open = true;
-  /** Closed by an output while still open. */
-  dangling = false;
+  /**
+   * Closed before its own leave (the response started, or an output closed
+   * it as dangling): that leave, when it comes, only pops it.
+   */
+  closedEarly = false;
   /** How many ancestors it has (the root has none). */
   readonly depth: number;
 

@@ -170,7 +170,9 @@ describe('Express adapter (instrumentExpress)', () => {
   }
 
   it('ends access when a middleware responds itself', async () => {
-    const { reply, logged, spans } = await debugRequest(`${base}/orders/1?deny=1`);
+    const { reply, header, logged, spans } = await debugRequest(`${base}/orders/1?deny=1`);
+    expect(childNames(header)).to.deep.equal(['rewrite', 'access', 'header_filter']);
+    expect(danglingPaths(header)).to.deep.equal([]);
     expect(reply.status).to.equal(401);
     expect(reply.body).to.equal('denied');
     expect(childNames(nodeAt(logged, 'access', 'plugins'))).to.deep.equal(['logger', 'auth']);

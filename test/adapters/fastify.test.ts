@@ -9,7 +9,7 @@ import { allNames, childNames, comparable, danglingPaths, debugRequest } from '.
 
 const ROOT = 'request_debug GET';
 
-type Query = { deny?: string; fail?: string; failRequest?: string };
+type Query = { deny?: string; fail?: string; failRequest?: string; early?: string };
 
 async function buildApp(instrument: boolean): Promise<FastifyInstance> {
   const app = Fastify();
@@ -17,6 +17,15 @@ async function buildApp(instrument: boolean): Promise<FastifyInstance> {
   app.addHook('onRequest', async function tagRequest(request: FastifyRequest<{ Querystring: Query }>) {
     await Promise.resolve();
     if (request.query.failRequest !== undefined) throw new Error('onRequest failed');
+  });
+  app.addHook('onRequest', function earlyReply(request: FastifyRequest<{ Querystring: Query }>, reply, done) {
+    if (request.query.early === undefined) {
+      done();
+      return;
+    }
+    // Replies from onRequest without calling done, leaving its own context open.
+    timing.enterContext('early_check');
+    void reply.code(401).send('early');
   });
   app.addHook('preHandler', async function auth(request: FastifyRequest<{ Querystring: Query }>, reply) {
     await sleep(5); // timers may fire up to 1 ms early
@@ -145,11 +154,25 @@ describe('Fastify adapter (fastifyTiming)', () => {
   });
 
   it('ends access when a preHandler hook replies itself', async () => {
-    const { reply, logged } = await debugRequest(`${base}/orders/1?deny=1`);
+    const { reply, header, logged } = await debugRequest(`${base}/orders/1?deny=1`);
     expect(reply.status).to.equal(401);
     expect(reply.body).to.equal('denied');
     expect(childNames(nodeAt(logged, 'access', 'plugins'))).to.deep.equal(['auth']);
+    expect(childNames(header)).to.deep.equal(['rewrite', 'access', 'header_filter']);
+    expect(danglingPaths(header)).to.deep.equal([]);
     expect(danglingPaths(logged)).to.deep.equal([]);
+  });
+
+  it('ends rewrite when an onRequest hook replies itself: header_filter at the top, nothing dangling', async () => {
+    const { reply, header, logged, spans } = await debugRequest(`${base}/orders/1?early=1`);
+    expect(reply.status).to.equal(401);
+    expect(reply.body).to.equal('early');
+    expect(childNames(header)).to.deep.equal(['rewrite', 'header_filter']);
+    expect(childNames(logged)).to.deep.equal(['rewrite', 'header_filter', 'body_filter', 'log']);
+    expect(childNames(nodeAt(logged, 'rewrite'))).to.deep.equal(['early_check']);
+    expect(danglingPaths(header)).to.deep.equal([]);
+    expect(danglingPaths(logged)).to.deep.equal([]);
+    expect(spanPath(spans, 'header_filter')).to.deep.equal([ROOT, 'header_filter']);
   });
 
   it('ends router at a validation failure and access before the 400 is written', async () => {

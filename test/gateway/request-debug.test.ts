@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { createGateway as CreateGateway, Gateway } from '../../examples/gateway/gateway';
 import { createUpstream } from '../../examples/gateway/upstream';
+import { danglingPaths } from '../adapters/debug-client';
 import { type Tree } from '../helpers/debugged';
 import { close, listen, send } from '../helpers/http';
 import { libraryInstrumentations } from '../helpers/library-instrumentations';
@@ -70,6 +71,7 @@ describe("examples/gateway: Kong's request-debug spec", () => {
             { name: 'external-http-calls', config: { calls: 1, url: policy } },
           ]),
           route('redis', '/redis', 'fast', [{ name: 'rate-limiting', config: { minute: 9999 } }]),
+          route('limited', '/limited', 'fast', [{ name: 'rate-limiting', config: { minute: 1 } }]),
           route(
             'large',
             '/large_debug_output',
@@ -282,6 +284,40 @@ describe("examples/gateway: Kong's request-debug spec", () => {
       expect(instance.child?.redis.child).to.include.keys('incr');
       assertTotalTimes(output);
     }
+  });
+
+  it('ends access when the rate-limiting plugin answers 429 itself: nothing dangling', async () => {
+    // The limit is one request a minute: the second (or, across a minute boundary, the third) is refused.
+    let log: { tree: Tree; parts: number } | undefined;
+    let header: Tree | undefined;
+    for (let i = 0; i < 3 && log === undefined; i++) {
+      harness.reset();
+      const reply = await send(`${base}/limited`, headers('*', undefined, undefined, true));
+      if (reply.status !== 429) continue;
+      header = JSON.parse(reply.headers['x-kong-request-debug-output'] as string) as Tree;
+      const requestId = header.request_id as string;
+      await eventually(() => harness.logOf(requestId).length > 0);
+      log = { tree: parseLogOutput(harness.logOf(requestId)), parts: 1 };
+    }
+    expect(header, 'a request refused with 429').to.not.equal(undefined);
+    const tree = log?.tree as Tree;
+    expect(Object.keys((header as Tree).child ?? {})).to.deep.equal(['rewrite', 'access', 'header_filter']);
+    expect(Object.keys(tree.child ?? {})).to.deep.equal(['rewrite', 'access', 'header_filter', 'body_filter', 'log']);
+    for (const output of [header as Tree, tree]) {
+      expect(danglingPaths(output), 'nothing dangling').to.deep.equal([]);
+      const plugin = output.child?.access.child?.plugins.child?.['rate-limiting'] as Tree;
+      const instance = plugin.child?.['limited:rate-limiting:0'] as Tree;
+      expect(instance.child?.redis.child).to.include.keys('incr');
+      expect(instance.total_time, 'the plugin until it answered').to.be.greaterThan(0);
+      assertTotalTimes(output);
+    }
+    const spans = harness.spans();
+    const root = spans.find((s) => s.name.startsWith('request_debug'));
+    const headerFilter = spans.find((s) => s.name === 'header_filter');
+    expect(headerFilter?.parentSpanContext?.spanId, 'header_filter under the root span').to.equal(
+      root?.spanContext().spanId,
+    );
+    expect(spans.some((s) => s.attributes['dynamic_hooks.dangling'] === true)).to.equal(false);
   });
 
   it('truncates the header and splits the log for a large output', async () => {

@@ -141,6 +141,25 @@ describe('SignedGroupsPropagator', () => {
     expect(carrier.Baggage).to.match(/^k=v,dynamic-hooks\.groups=my_group,dynamic-hooks\.sig=\d+\.[\w-]{43}$/);
   });
 
+  it("carries the application's baggage itself: no W3C baggage propagator needed, in either order", () => {
+    for (const oursFirst of [false, true]) {
+      const ours = new SignedGroupsPropagator({ token: TOKEN });
+      const traceContext = new core.W3CTraceContextPropagator();
+      const alone = new core.CompositePropagator({
+        propagators: oursFirst ? [ours, traceContext] : [traceContext, ours],
+      });
+      const carrier: Record<string, string> = {};
+      inRequest(['my_group'], (ctx) => alone.inject(ctx, carrier, defaultTextMapSetter), { tenant: 'a c,me' });
+      expect(carrier.baggage).to.match(/^tenant=a%20c%2Cme,dynamic-hooks\.groups=my_group,dynamic-hooks\.sig=/);
+      const ctx = alone.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+      expect(SignedGroupsPropagator.verifiedGroups(ctx)?.groups, `ours first: ${oursFirst}`).to.deep.equal([
+        'my_group',
+      ]);
+      expect(propagation.getBaggage(ctx)?.getEntry('tenant')?.value).to.equal('a c,me');
+      expect(baggageKeys(ctx)).to.deep.equal(['tenant']);
+    }
+  });
+
   it('verifies whichever order it runs in: before the trace-context propagator it reads traceparent', () => {
     const ctx = extracted(injected(['my_group']), undefined, true);
     expect(SignedGroupsPropagator.verifiedGroups(ctx)?.groups).to.deep.equal(['my_group']);

@@ -40,8 +40,19 @@ describe('request debugging over node:http', () => {
         }
         // What the handler measured itself (inside its context), for the unit check.
         res.setHeader('x-handler-ms', String(performance.now() - started));
-        if (url.searchParams.has('dangle')) timing.enterContext('never_left');
-        else timing.leaveContext();
+        if (url.searchParams.has('open')) {
+          // The handler answers before its own work is over: its contexts end when the response starts.
+          timing.enterContext('still_open');
+          res.end('ok');
+          timing.enterContext('after_response');
+          timing.leaveContext();
+          if (url.searchParams.has('late-leaves')) {
+            timing.leaveContext();
+            timing.leaveContext();
+          }
+          return;
+        }
+        timing.leaveContext();
         res.end('ok');
       })();
     });
@@ -209,12 +220,29 @@ describe('request debugging over node:http', () => {
     expect(Object.keys(tree.child?.handler.child ?? {})).to.have.length(60);
   });
 
-  it('closes contexts left open and flags them and the root as dangling', async () => {
-    const reply = await send(`${base}/?dangle=1`, { 'X-Request-Debug': '*' });
-    const tree = output(reply.headers) as Tree;
-    expect(tree.dangling).to.equal(true);
-    expect(tree.child?.handler.child?.never_left.dangling).to.equal(true);
-    expect(tree.child?.handler.dangling).to.equal(true);
-    expect(tree.child?.handler.child?.[`step_0_${'x'.repeat(40)}`].dangling).to.equal(undefined);
-  });
+  for (const query of ['open', 'open&late-leaves']) {
+    it(`ends the contexts a handler left open when its response starts (${query})`, async () => {
+      const reply = await send(`${base}/?${query}`, { 'X-Request-Debug': '*', 'X-Request-Debug-Log': 'true' });
+      const header = output(reply.headers) as Tree;
+      const requestId = header.request_id as string;
+      await eventually(() => harness.logOf(requestId).length > 0);
+      const logged = parseLogOutput(harness.logOf(requestId)) as Tree;
+      expect(Object.keys(header.child ?? {})).to.deep.equal(['rewrite', 'handler', 'header_filter']);
+      expect(Object.keys(logged.child ?? {})).to.deep.equal([
+        'rewrite',
+        'handler',
+        'header_filter',
+        'body_filter',
+        'after_response',
+        'log',
+      ]);
+      for (const tree of [header, logged]) {
+        expect(JSON.stringify(tree)).to.not.include('dangling');
+        expect(tree.child?.handler.child).to.have.keys(`step_0_${'x'.repeat(40)}`, 'still_open');
+        expect(tree.child?.handler.child?.still_open.total_time).to.be.a('number');
+      }
+      await eventually(() => harness.spans().some((s) => s.name.startsWith('request_debug')));
+      expect(harness.spans().filter((s) => s.attributes['dynamic_hooks.dangling'] === true)).to.deep.equal([]);
+    });
+  }
 });

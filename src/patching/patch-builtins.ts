@@ -1,5 +1,6 @@
-import type { InstrumentationBase, InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
+import type { InstrumentationBase } from '@opentelemetry/instrumentation';
 import { isBuiltin } from 'node:module';
+import { ownModuleDefinitions } from './otel-internals';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 /**
@@ -33,7 +34,7 @@ const BUILTINS: Readonly<Record<string, unknown>> = {
  */
 export function patchLoadedBuiltins(instrumentation: InstrumentationBase): boolean {
   let patched = false;
-  for (const definition of moduleDefinitions(instrumentation)) {
+  for (const definition of ownModuleDefinitions(instrumentation)) {
     if (!isBuiltin(definition.name) || definition.patch === undefined) continue;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exports = BUILTINS[definition.name] ?? (require(definition.name) as unknown);
@@ -42,13 +43,4 @@ export function patchLoadedBuiltins(instrumentation: InstrumentationBase): boole
     patched = true;
   }
   return patched;
-}
-
-/**
- * The instrumentation's own module definitions, whose `moduleExports` its
- * `disable()` unpatches (`getModuleDefinitions()` returns fresh copies).
- */
-function moduleDefinitions(instrumentation: InstrumentationBase): readonly InstrumentationModuleDefinition[] {
-  const own = (instrumentation as unknown as { _modules?: unknown })._modules;
-  return Array.isArray(own) ? (own as InstrumentationModuleDefinition[]) : instrumentation.getModuleDefinitions();
 }

@@ -1,6 +1,7 @@
 /**
- * Names the timing module shares with its clients (the `dynamic-hooks`
- * CLI): kept free of imports so that the CLI loads nothing else.
+ * Names of the request debugging headers and environment, shared by the
+ * timing module and its clients (the `dynamic-hooks` CLI): kept free of
+ * imports so that the CLI loads nothing else.
  */
 
 /** The debug headers' prefix unless `headerPrefix` says otherwise. */

@@ -1,0 +1,121 @@
+import {
+  context,
+  isSpanContextValid,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
+import { currentCallFrame } from '../core/call-frame';
+import { now, toHrTime } from './clock';
+
+/** Span attribute that marks every span of a debugged request (the sampler reads and writes it). */
+export const DEBUG_ATTRIBUTE = 'dynamic_hooks.request_debug';
+/** Root span attribute: the request id of the timing output. */
+export const REQUEST_ID_ATTRIBUTE = 'dynamic_hooks.request_id';
+/** Attribute of a span whose timing context the request left open (closed by the output). */
+export const DANGLING_ATTRIBUTE = 'dynamic_hooks.dangling';
+
+/** How a debugged request's root span starts. */
+export interface RootSpanOptions {
+  readonly requestId: string;
+  readonly tracer: Tracer;
+  /**
+   * Context whose span (or extracted remote parent) the root span
+   * continues when no local span is active where the root starts.
+   */
+  readonly parentContext: Context;
+  readonly rootSpanName: string;
+  /** The HTTP server attributes, set on the root span only when it is the request's SERVER span. */
+  readonly rootAttributes: Attributes;
+}
+
+/**
+ * The span emission of one debugged request: every timing context is a
+ * span, stamped from the timing clock, under the request's root span. The
+ * context tree calls it; it knows nothing of the tree.
+ */
+export class RequestSpans {
+  /** Whether the root span is the request's SERVER span (no local span was active where it started). */
+  private serverSpan = false;
+  private root: Span | undefined;
+
+  constructor(private readonly options: RootSpanOptions) {}
+
+  /**
+   * Starts the root span at `at` in `active`: as an INTERNAL child of a
+   * local span active there (an HTTP server instrumentation's SERVER span),
+   * else as the request's SERVER span, child of the incoming remote parent
+   * if any.
+   */
+  startRoot(active: Context, at: number): Span {
+    const activeSpan = trace.getSpan(active)?.spanContext();
+    const local = activeSpan !== undefined && isSpanContextValid(activeSpan) && activeSpan.isRemote !== true;
+    this.serverSpan = !local;
+    const parent =
+      local || (activeSpan !== undefined && isSpanContextValid(activeSpan)) ? active : this.options.parentContext;
+    this.root = this.options.tracer.startSpan(
+      this.options.rootSpanName,
+      {
+        startTime: toHrTime(at),
+        kind: local ? SpanKind.INTERNAL : SpanKind.SERVER,
+        attributes: {
+          ...(local ? undefined : this.options.rootAttributes),
+          [DEBUG_ATTRIBUTE]: true,
+          [REQUEST_ID_ATTRIBUTE]: this.options.requestId,
+        },
+      },
+      parent,
+    );
+    return this.root;
+  }
+
+  /** Starts the span of one timing context under `parent`'s, in the running hooked call's context (else the active one). */
+  startChild(
+    parent: Span | undefined,
+    name: string,
+    at: number,
+    attributes: Attributes | undefined,
+    kind: SpanKind | undefined,
+  ): Span {
+    const parentContext = trace.setSpan(currentCallFrame()?.context ?? context.active(), parent as Span);
+    return this.options.tracer.startSpan(
+      name,
+      { startTime: toHrTime(at), kind, attributes: { ...attributes, [DEBUG_ATTRIBUTE]: true } },
+      parentContext,
+    );
+  }
+
+  /** Ends a timing context's span at `at`; a dangling one (closed by an output) says so. */
+  end(span: Span | undefined, at: number, dangling: boolean): void {
+    if (span === undefined) return;
+    if (dangling) span.setAttribute(DANGLING_ATTRIBUTE, true);
+    span.end(toHrTime(at));
+  }
+
+  /** Ends the root span now. */
+  endRoot(span: Span | undefined): void {
+    span?.end(toHrTime(now()));
+  }
+
+  /**
+   * The response's status: on the root span when it is the SERVER span
+   * (`http.response.status_code`, status ERROR on 5xx, as OpenTelemetry's
+   * HTTP server instrumentation writes it); an instrumentation's SERVER
+   * span above it already says so.
+   */
+  setResponseStatus(statusCode: number): void {
+    if (!this.serverSpan || this.root === undefined) return;
+    this.root.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, statusCode);
+    if (statusCode >= 500) this.root.setStatus({ code: SpanStatusCode.ERROR });
+  }
+
+  /** Sets `http.route` on the root span (an adapter that matched a route knows it). */
+  setRoute(route: string): void {
+    this.root?.setAttribute(ATTR_HTTP_ROUTE, route);
+  }
+}
