@@ -20,6 +20,7 @@ import {
   type DebugRequest,
 } from '../timing/debug-request';
 import { writeHeaderOutput, writeLogOutput } from '../timing/timing-hooks';
+import { FLAG_RULES_GROUP, FLAG_RULES_HOOK } from '../flags/names';
 import { writeHeadArgsWithout } from './raw-headers';
 
 const apply = Reflect.apply;
@@ -110,7 +111,11 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   preparedBase = context.active();
   const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
   preparedContext = ctx;
-  runInContext(ctx, () => runHook(AUTH[0], AUTH[1], req, res));
+  runInContext(ctx, () => {
+    runHook(AUTH[0], AUTH[1], req, res);
+    // Flag rules (src/flags), after auth: a request the client debugs keeps its header output.
+    runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res);
+  });
   const debug = debugRequestOfScope(scope);
   if (debug !== undefined) {
     setDispatchingDebugRequest(debug);

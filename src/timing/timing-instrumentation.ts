@@ -7,6 +7,7 @@ import { hasHeaderWithPrefix } from '../server/raw-headers';
 import { mayCarrySignedGroups } from '../propagation/propagated-groups';
 import { patchLoadedBuiltins } from './patch-builtins';
 import { authorizeRequest } from './auth';
+import { ruleClientAddress, startRuleDebugRequest } from './rule-debug';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { registerTimingHooks, TIMING_AUTH_GROUP } from './timing-hooks';
 import { announceGeneratedToken, generateToken, setActiveTimingToken } from './token';
@@ -176,6 +177,11 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     hook(TIMING_AUTH_GROUP, 'auth', (req: http.IncomingMessage, res: http.ServerResponse) => {
       authorizeRequest(settings, req, res);
     });
+    // Flag rules (src/flags): debug a request a rule selects, log-only; read its client as auth does.
+    hook(TIMING_AUTH_GROUP, 'rule', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      startRuleDebugRequest(settings, req, res);
+    });
+    hook(TIMING_AUTH_GROUP, 'client', (req: http.IncomingMessage) => ruleClientAddress(settings, req));
     alwaysEnable(TIMING_AUTH_GROUP);
     if (settings.tokenGenerated && this.announcedToken !== settings.token) {
       this.announcedToken = settings.token;
