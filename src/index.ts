@@ -78,3 +78,4 @@ export { startAdminServer, type AdminServer } from './admin/admin-server';
 export type { AdminHandlerOptions, AdminServerOptions } from './admin/options';
 export { debugRulesFromFlags, type DebugRules, type DebugRulesOptions } from './flags/debug-rules';
 export type { FlagContextHook, FlagContextValue } from './flags/evaluation-context';
+export type { OpenFeatureProviderLike } from './flags/provider-source';

@@ -9,15 +9,31 @@ import { requestContext, type ContextSettings, type FlagContextHook } from './ev
 import { DEFAULT_POLL_INTERVAL_MS, FlagFileSource } from './flag-file-source';
 import { requireFlagdCore, type FlagRuleSet, type TargetedFlag } from './flagd-rules';
 import { FLAG_KEY_PREFIX, FLAG_RULES_GROUP, FLAG_RULES_HOOK } from './names';
+import { ProviderSource, requireServerSdk, type OpenFeatureProviderLike } from './provider-source';
 
 /** Options of {@link debugRulesFromFlags}. */
 export interface DebugRulesOptions {
   /**
    * A flagd flag-definition file (JSON, see https://flagd.dev/reference/flag-definitions/),
-   * evaluated in process and watched for changes. Env `DYNAMIC_HOOKS_FLAGS_FILE` with
-   * `dynamic-hooks/register`.
+   * evaluated in process and watched for changes: per-request rules and
+   * process-wide switches. Env `DYNAMIC_HOOKS_FLAGS_FILE` with
+   * `dynamic-hooks/register`. Give `file` or `provider`, not both.
    */
-  file: string;
+  file?: string;
+  /**
+   * Any OpenFeature server provider (`@openfeature/server-sdk`, an optional
+   * peer dependency), set on the OpenFeature domain `dynamic-hooks`:
+   * process-wide switches only (flags it resolves with reason `STATIC`),
+   * re-evaluated on its ready and configuration-changed events. Its
+   * evaluation is asynchronous, too slow to hold every request for: flags
+   * with targeting are reported and left alone (use `file` for per-request rules).
+   */
+  provider?: OpenFeatureProviderLike;
+  /**
+   * With `provider`: the groups whose flags are evaluated; default every
+   * group the process knows at each evaluation, and `timing`.
+   */
+  groups?: readonly string[];
   /**
    * Request headers that rules may read, as `headers.<name>` (lower-cased)
    * in the evaluation context; default none. Env `DYNAMIC_HOOKS_FLAG_HEADERS`
@@ -40,10 +56,20 @@ export interface DebugRulesOptions {
 
 /** Flag rules in force; {@link debugRulesFromFlags} returns it. */
 export interface DebugRules {
-  /** The flag file, as an absolute path. */
-  readonly file: string;
-  /** Stops watching the file and undoes the switches its flags made. */
+  /** Where the flags come from: `flag file <absolute path>` or `OpenFeature provider <name>`. */
+  readonly source: string;
+  /** Resolves once the flags read so far are applied (a provider evaluates asynchronously). */
+  settled(): Promise<void>;
+  /** Stops watching the flags and undoes the switches they made. */
   close(): void;
+}
+
+/** Where an {@link ActiveRules} gets its flags. */
+interface RuleSource {
+  readonly description: string;
+  start(): void;
+  close(): void;
+  settled?(): Promise<void>;
 }
 
 /** What the current flag file says, ready for the per-request evaluation. */
@@ -73,11 +99,13 @@ let active: ActiveRules | undefined;
  *   file changes, logged through `diag.info`; a process-wide `timing`
  *   makes every request a log-only debug request.
  *
- * When no flag has targeting, requests evaluate nothing. The evaluation is
- * synchronous (flagd's own evaluator, `@openfeature/flagd-core`, an
- * optional peer dependency). A bad or missing file is reported on stderr
- * and changes nothing; a later valid one is picked up. The watch never
- * keeps the process alive. One set of rules is in force at a time: a
+ * When no flag has targeting, requests evaluate nothing. From a `file`,
+ * the evaluation is synchronous (flagd's own evaluator,
+ * `@openfeature/flagd-core`, an optional peer dependency); a bad or
+ * missing file is reported on stderr and changes nothing, a later valid
+ * one is picked up, and the watch never keeps the process alive. From any
+ * other OpenFeature `provider`, only the process-wide switches apply (see
+ * {@link DebugRulesOptions.provider}). One set of rules is in force at a time: a
  * second call replaces the first. Request debugging needs
  * `TimingInstrumentation` registered (with `scopeEveryRequest`, the default).
  *
@@ -85,9 +113,13 @@ let active: ActiveRules | undefined;
  */
 export function debugRulesFromFlags(options: DebugRulesOptions): DebugRules {
   const settings = checkOptions(options);
-  requireFlagdCore();
+  if (options.provider !== undefined) requireServerSdk();
+  else requireFlagdCore();
   active?.close();
-  const rules = new ActiveRules(settings, options.file, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+  const rules = new ActiveRules(settings, (apply) => {
+    if (options.provider !== undefined) return new ProviderSource(options.provider, options.groups, apply);
+    return new FlagFileSource(options.file as string, apply, options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+  });
   active = rules;
   rules.start();
   return rules;
@@ -97,30 +129,33 @@ class ActiveRules implements DebugRules {
   private inForce: RulesInForce | undefined;
   /** Groups this file switched on process-wide (the only ones its flags switch off again). */
   private readonly switchedOn = new Set<string>();
-  private readonly source: FlagFileSource;
+  private readonly from: RuleSource;
   private unhook: (() => void) | undefined;
 
   constructor(
     private readonly settings: ContextSettings,
-    file: string,
-    pollIntervalMs: number,
+    source: (apply: (rules: FlagRuleSet) => void) => RuleSource,
   ) {
-    this.source = new FlagFileSource(file, (rules) => this.apply(rules), pollIntervalMs);
+    this.from = source((rules) => this.apply(rules));
   }
 
-  get file(): string {
-    return this.source.path;
+  get source(): string {
+    return this.from.description;
+  }
+
+  async settled(): Promise<void> {
+    await this.from.settled?.();
   }
 
   start(): void {
     this.unhook = hook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, (req: IncomingMessage, res: ServerResponse) => {
       this.evaluate(req, res);
     });
-    this.source.start();
+    this.from.start();
   }
 
   close(): void {
-    this.source.close();
+    this.from.close();
     this.unhook?.();
     disableByDefault(FLAG_RULES_GROUP);
     for (const group of this.switchedOn) this.switchGroup(group, false);
@@ -149,7 +184,7 @@ class ActiveRules implements DebugRules {
     const targeted = rules.targeted.filter((flag) => !(timingEverywhere && flag.group === TIMING_GROUP));
     this.inForce = { rules, timingEverywhere, targeted };
     this.log(
-      `flag file ${this.file} applied: ${targeted.length} flag(s) evaluated per request` +
+      `${this.source} applied: ${targeted.length} flag(s) evaluated per request` +
         (targeted.length > 0 ? ` (${targeted.map((flag) => flag.key).join(', ')})` : ''),
     );
     if (timingEverywhere || targeted.length > 0) alwaysEnable(FLAG_RULES_GROUP);
@@ -193,8 +228,19 @@ function checkOptions(options: DebugRulesOptions): ContextSettings {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object, got ${describe(options)}`);
   }
-  if (typeof options.file !== 'string' || options.file === '') {
+  if ((options.file === undefined) === (options.provider === undefined)) {
+    throw new TypeError('options must give either file or provider');
+  }
+  if (options.file !== undefined && (typeof options.file !== 'string' || options.file === '')) {
     throw new TypeError(`options.file must be a path, got ${describe(options.file)}`);
+  }
+  const provider = options.provider as { metadata?: { name?: unknown } } | undefined;
+  if (provider !== undefined && (typeof provider !== 'object' || typeof provider?.metadata?.name !== 'string')) {
+    throw new TypeError(`options.provider must be an OpenFeature provider, got ${describe(options.provider)}`);
+  }
+  const groups = options.groups;
+  if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string' || g === ''))) {
+    throw new TypeError(`options.groups must be an array of group names, got ${describe(groups)}`);
   }
   const headers = options.headers ?? [];
   if (!Array.isArray(headers) || headers.some((name) => typeof name !== 'string' || name.trim() === '')) {

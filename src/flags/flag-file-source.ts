@@ -18,6 +18,7 @@ export const DEFAULT_POLL_INTERVAL_MS = 1000;
  */
 export class FlagFileSource {
   readonly path: string;
+  readonly description: string;
   private lastText: string | undefined;
   private lastProblem: string | undefined;
   private dirWatcher: FSWatcher | undefined;
@@ -35,6 +36,7 @@ export class FlagFileSource {
     private readonly pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
   ) {
     this.path = resolve(path);
+    this.description = `flag file ${this.path}`;
   }
 
   /** Reads the file now (synchronously: the rules apply from the first request) and starts watching it. */
