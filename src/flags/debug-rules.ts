@@ -216,7 +216,10 @@ class ActiveRules implements DebugRules {
       disableByDefault(group);
       this.switchedOn.delete(group);
     }
-    this.log(`group ${group} ${on ? 'always enabled' : 'no longer always enabled'} by flag ${FLAG_KEY_PREFIX}${group}`);
+    // As the admin endpoint logs its changes.
+    this.log(
+      `group "${group}" alwaysEnabled ${String(!on)} -> ${String(on)} (flag ${FLAG_KEY_PREFIX}${group} in ${this.source})`,
+    );
   }
 
   private log(message: string): void {

@@ -16,7 +16,11 @@ export const OPENFEATURE_DOMAIN = 'dynamic-hooks';
 
 /** An OpenFeature server provider (`Provider` of `@openfeature/server-sdk`), as the options accept it. */
 export interface OpenFeatureProviderLike {
-  readonly metadata: { readonly name: string };
+  /** The provider's metadata, as OpenFeature defines it. */
+  readonly metadata: {
+    /** The provider's name, which the debug rules' messages show. */
+    readonly name: string;
+  };
 }
 
 function loadServerSdk(): typeof ServerSdk {

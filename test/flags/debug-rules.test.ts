@@ -170,7 +170,7 @@ describe('debug rules from a flagd flag file', () => {
       expect((await send(`${base}/`)).headers['x-group-enabled']).to.equal('true');
       const infos = (): string[] => diagCapture.messages.filter((m) => m.level === 'info').map((m) => m.message);
       expect(infos()).to.include(
-        'dynamic-hooks flags: group flagged_group always enabled by flag dynamic-hooks.flagged_group',
+        `dynamic-hooks flags: group "flagged_group" alwaysEnabled false -> true (flag dynamic-hooks.flagged_group in flag file ${file})`,
       );
       // No flag needs a per-request evaluation: requests evaluate nothing.
       expect(groupInfo('flags:rules')?.alwaysEnabled ?? false).to.equal(false);
@@ -179,7 +179,7 @@ describe('debug rules from a flagd flag file', () => {
       await eventually(() => groupInfo('flagged_group')?.alwaysEnabled === false, 3000);
       expect((await send(`${base}/`)).headers['x-group-enabled']).to.equal('false');
       expect(infos()).to.include(
-        'dynamic-hooks flags: group flagged_group no longer always enabled by flag dynamic-hooks.flagged_group',
+        `dynamic-hooks flags: group "flagged_group" alwaysEnabled true -> false (flag dynamic-hooks.flagged_group in flag file ${file})`,
       );
     } finally {
       diagCapture.uninstall();
