@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { readFileSync, unwatchFile, watch, watchFile, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { describeError } from '../core/report-failure';
 import { OPERATOR_PREFIX } from '../timing/logger';
 import { compileFlagFile, FlagFileError, type FlagRuleSet } from './flagd-rules';
 
@@ -84,8 +85,9 @@ export class FlagFileSource {
     try {
       rules = compileFlagFile(text);
     } catch (error) {
-      if (!(error instanceof FlagFileError)) throw error;
-      this.problem(`${error.message}; the previous flag rules stay in force`);
+      // Runs from a timer too: nothing may escape into the process.
+      const what = error instanceof FlagFileError ? error.message : `cannot be evaluated: ${describeError(error)}`;
+      this.problem(`${what}; the previous flag rules stay in force`);
       return;
     }
     if (this.lastProblem !== undefined) diag.info(`dynamic-hooks flags: flag file ${this.path} is valid again`);
