@@ -1,6 +1,10 @@
 import { OpenFeature, TypedInMemoryProvider } from '@openfeature/server-sdk';
+import { FlagdProvider } from '@openfeature/flagd-provider';
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { debugRulesFromFlags, listGroups, type DebugRules } from '../../src';
 import { close, listen, send } from '../helpers/http';
 import { eventually, timingHarness } from '../helpers/timing-harness';
@@ -56,6 +60,38 @@ describe('process-wide switches from an OpenFeature provider', () => {
     await eventually(() => groupInfo('provider_other')?.alwaysEnabled === true, 3000);
     await rules.settled();
     expect(groupInfo('provider_group')?.alwaysEnabled ?? false).to.equal(false);
+  });
+
+  it('switches a group from the flagd provider, in process on a flag file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dh-flagd-provider-'));
+    const file = join(dir, 'flags.json');
+    const variants = { on: true, off: false };
+    writeFileSync(
+      file,
+      JSON.stringify({
+        flags: {
+          'dynamic-hooks.provider_group': { state: 'ENABLED', variants, defaultVariant: 'on' },
+          'dynamic-hooks.provider_other': {
+            state: 'ENABLED',
+            variants,
+            defaultVariant: 'off',
+            targeting: { if: [{ '==': [{ var: 'path' }, '/x'] }, 'on', null] },
+          },
+        },
+      }),
+    );
+    try {
+      const provider = new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: file });
+      rules = debugRulesFromFlags({ provider, groups: ['provider_group', 'provider_other'] });
+      await eventually(() => groupInfo('provider_group')?.alwaysEnabled === true, 5000);
+      await rules.settled();
+      // Targeting (reason DEFAULT here): never process-wide.
+      expect(groupInfo('provider_other')?.alwaysEnabled ?? false).to.equal(false);
+    } finally {
+      // Its file watch would keep the process alive: closing the providers stops it.
+      await OpenFeature.clearProviders();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('makes every request a log-only debug request with timing on', async () => {
