@@ -1,5 +1,6 @@
 // Makes sure the real peers the tests talk to are installed before `npm test`
-// runs: redis-server, dnsmasq, and openssl (for the TLS tests' certificates).
+// runs: redis-server, dnsmasq, openssl (for the TLS tests' certificates) and
+// curl (the documentation's curl commands run in test/docs).
 // As root with apt-get, it installs the missing ones from Debian; otherwise it
 // prints the one command that does and exits 1, so no test is silently skipped.
 import { spawnSync } from 'node:child_process';
@@ -7,7 +8,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Command the tests run -> the Debian package that provides it. */
-const PEERS = { 'redis-server': 'redis-server', dnsmasq: 'dnsmasq-base', openssl: 'openssl' };
+const PEERS = { 'redis-server': 'redis-server', dnsmasq: 'dnsmasq-base', openssl: 'openssl', curl: 'curl' };
 const SEARCH = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
 
 function installed(command) {

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { runHook } from '../../src';
 import { Balancer } from './balancer';
+import { registerBalancerTryHooks } from './balancer-timing';
 import { validateConfig, type GatewayConfig, type RouteConfig } from './config';
 import { DnsCache } from './dns-cache';
 import { createPlugins, type BufferedResponse, type Plugin, type PluginContext } from './plugins';
@@ -11,14 +12,24 @@ import { matchRoute } from './router';
 
 /** What the gateway needs besides its configuration. */
 export interface GatewayOptions {
-  /** Redis for the rate-limiting plugin. */
+  /** Redis for the rate-limiting plugin; default the configuration's `redis`. */
   readonly redis?: { readonly host: string; readonly port: number };
+  /** Told about problems that concern no single request (Redis unreachable); default stderr. */
+  readonly warn?: (message: string) => void;
 }
 
 /** A running gateway. */
 export interface Gateway {
   readonly server: http.Server;
-  close(): Promise<void>;
+  /** Requests being served now. */
+  readonly inFlight: number;
+  /**
+   * Stops: no new connections, requests in flight get up to `graceMs`
+   * (default 0) to finish, then every connection is closed, with the
+   * upstream connections and Redis. Resolves with the number of requests
+   * that were cut off.
+   */
+  close(graceMs?: number): Promise<number>;
 }
 
 /** Errors a retry can fix: the connection to the target failed. */
@@ -29,16 +40,26 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'E
  * `before:` and `after:` hooks in group `timing`: rewrite; access (router,
  * `workspace_id:got`, the plugin iterator with each plugin, the DNS
  * resolution of the first target); balancer (target choice, again on each
- * retry); the upstream request, streamed to the client, or buffered and
+ * retry after a failed connection, each try a `try_<n>` context, see
+ * `registerBalancerTryHooks`); the upstream request, streamed to the client, or buffered and
  * passed through the response phase when a plugin needs it. The node:http
  * integration adds header_filter, body_filter and log.
  */
 export function createGateway(input: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const config = validateConfig(input);
+  const redisAddress = options.redis ?? config.redis;
   const redis =
-    options.redis === undefined
+    redisAddress === undefined
       ? undefined
-      : new Redis({ host: options.redis.host, port: options.redis.port, maxRetriesPerRequest: 1 });
+      : new Redis({ host: redisAddress.host, port: redisAddress.port, maxRetriesPerRequest: 1 });
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`${message}\n`));
+  let redisDown = false;
+  redis?.on('error', (error: Error) => {
+    if (!redisDown) warn(`gateway: Redis ${redisAddress?.host}:${redisAddress?.port}: ${error.message}`);
+    redisDown = true;
+  });
+  redis?.on('ready', () => (redisDown = false));
+  registerBalancerTryHooks();
   const dnsCache = new DnsCache((config.dnsTtlSeconds ?? 30) * 1000);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const routes = config.routes.map((route) => ({
@@ -82,13 +103,17 @@ export function createGateway(input: GatewayConfig, options: GatewayOptions = {}
     const buffered = entry.plugins.some((plugin) => plugin.buffersResponse === true);
     if (buffered) runHook('timing', 'before:response');
     let upstream: IncomingMessage | undefined;
+    let failure: string | undefined;
     for (let attempt = 1; upstream === undefined; attempt++) {
       runHook('timing', 'before:balancer');
-      if (attempt > 1) {
-        target = entry.balancer.pick();
-        address = await dnsCache.resolve(target.host);
+      if (attempt > 1) target = entry.balancer.pick();
+      runHook('timing', 'before:balancer_try', attempt, `${target.host}:${target.port}`, failure);
+      try {
+        if (attempt > 1) address = await dnsCache.resolve(target.host);
+      } finally {
+        runHook('timing', 'after:balancer_try');
+        runHook('timing', 'after:balancer');
       }
-      runHook('timing', 'after:balancer');
       try {
         upstream = await sendUpstream({
           address,
@@ -108,6 +133,7 @@ export function createGateway(input: GatewayConfig, options: GatewayOptions = {}
           respond(res, 502, { message: 'An invalid response was received from the upstream server' });
           return;
         }
+        failure = code;
       }
     }
 
@@ -141,7 +167,17 @@ export function createGateway(input: GatewayConfig, options: GatewayOptions = {}
     res.end(response.body);
   };
 
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
   const server = http.createServer((req, res) => {
+    inFlight++;
+    // While stopping, each response ends its connection: nothing is left idle to cut.
+    if (closing) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) respond(res, 500, { message: 'An unexpected error occurred', detail: String(error) });
       else res.destroy(error as Error);
@@ -149,11 +185,27 @@ export function createGateway(input: GatewayConfig, options: GatewayOptions = {}
   });
   return {
     server,
-    async close() {
+    get inFlight() {
+      return inFlight;
+    },
+    async close(graceMs = 0) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0 && graceMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          timer = setTimeout(resolve, graceMs);
+        });
+        clearTimeout(timer);
+      }
+      const cut = inFlight;
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
       agent.destroy();
       redis?.disconnect();
+      return cut;
     },
   };
 }

@@ -1,5 +1,6 @@
 // The seed's example: a hooked console.log, then a named hook run in a
-// request scope. Run it with `npm run demo`.
+// request scope. Run it with `npm run example:hello`; docs/core-api.md shows the same
+// code as a user writes it, importing the package by its name.
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { dynamicHook } from '../../src';
 

@@ -24,18 +24,21 @@ describe("examples/gateway: Kong's request-debug spec", () => {
   let redis: RedisServer;
   let gateway: Gateway;
   let base: string;
+  let upstreamPort: number;
+  let deadPort: number;
 
   before(async () => {
     libraryInstrumentations();
     upstream = createUpstream();
     const upstreamBase = await listen(upstream);
     const port = Number(new URL(upstreamBase).port);
+    upstreamPort = port;
     redis = await startRedisServer();
     // Loaded now, after the instrumentations, as an application loads its modules.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createGateway } = require('../../examples/gateway/gateway') as { createGateway: typeof CreateGateway };
     const dead = http.createServer();
-    const deadPort = Number(new URL(await listen(dead)).port);
+    deadPort = Number(new URL(await listen(dead)).port);
     await close(dead);
     const route = (
       name: string,
@@ -291,12 +294,32 @@ describe("examples/gateway: Kong's request-debug spec", () => {
     assertTotalTimes(log?.tree as Tree);
   });
 
-  it('retries the balancer on a refused connection, and the retry shows in the balancer', async () => {
+  it('retries the balancer on a refused connection, and each try shows in the balancer', async () => {
     const reply = await send(`${base}/retry`, headers());
     expect(reply.status).to.equal(200);
     const tree = JSON.parse(reply.headers['x-kong-request-debug-output'] as string) as Tree;
-    expect(tree.child?.balancer.child?.dns.child?.localhost.child?.resolve.cache_hit).to.equal(true);
-    expect(harness.spans().filter((s) => s.name === 'balancer')).to.have.length(2);
+    const balancer = tree.child?.balancer as Tree;
+    expect(balancer.tries).to.equal(2);
+    expect(Object.keys(balancer.child ?? {})).to.deep.equal(['try_1', 'try_2']);
+    const [first, second] = [balancer.child?.try_1 as Tree, balancer.child?.try_2 as Tree];
+    expect(first.target).to.equal(`localhost:${deadPort}`);
+    expect(first.retrying_after).to.equal(undefined);
+    expect(second.target).to.equal(`localhost:${upstreamPort}`);
+    expect(second.retrying_after).to.equal('ECONNREFUSED');
+    // The retry resolves its target again, from the cache the access phase filled.
+    expect(second.child?.dns.child?.localhost.child?.resolve.cache_hit).to.equal(true);
+    const spans = harness.spans();
+    expect(spans.filter((s) => s.name === 'balancer')).to.have.length(2);
+    expect(spans.filter((s) => /^try_\d$/.test(s.name)).map((s) => [s.name, s.attributes.target])).to.deep.equal([
+      ['try_1', `localhost:${deadPort}`],
+      ['try_2', `localhost:${upstreamPort}`],
+    ]);
+  });
+
+  it('one try when the first target answers', async () => {
+    const tree = (await outputHeader('/dummy')) as Tree;
+    expect(tree.child?.balancer.tries).to.equal(1);
+    expect(Object.keys(tree.child?.balancer.child ?? {})).to.deep.equal(['try_1']);
   });
 
   it('an invalid X-Kong-Request-Debug header does not trigger the feature', async () => {

@@ -2,45 +2,13 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/run-node';
-import { OtlpReceiver } from '../helpers/otlp-receiver';
-import { eventually } from '../helpers/timing-harness';
-import { appsOfSuite, FIXTURES } from './ops-apps';
 
 // Issue 10, item 9: an in-code NodeSDK setup shuts the SDK down before the
 // process ends, or every span still waiting in the batch processor is lost.
 
-describe('the in-code NodeSDK setup shuts the SDK down', function () {
-  this.timeout(30_000);
-  const startApp = appsOfSuite();
-  let receiver: OtlpReceiver;
-  before(async () => {
-    receiver = await new OtlpReceiver().start();
-  });
-  after(() => receiver.stop());
-
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`examples/gateway/telemetry.ts: ${signal} exports the pending spans, then the process dies of it`, async () => {
-      const before = receiver.spans.length;
-      const app = startApp(['--require', 'tsx', `${FIXTURES}/ops-gateway-telemetry.ts`], {
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
-        OTEL_METRICS_EXPORTER: 'none',
-        OTEL_LOGS_EXPORTER: 'none',
-        // The span stays in the batch processor until something flushes it.
-        OTEL_BSP_SCHEDULE_DELAY: '600000',
-      });
-      await app.waitFor(/^ready$/m);
-      expect(receiver.spans.length, 'nothing exported yet').to.equal(before);
-      app.child.kill(signal);
-      expect(await app.exited).to.deep.equal({ code: null, signal });
-      await eventually(() => receiver.spans.length > before, 5_000);
-      const exported = receiver.spans.slice(before);
-      expect(exported.map((span) => [span.name, span.serviceName])).to.deep.include([
-        'pending at SIGTERM',
-        'dynamic-hooks-gateway',
-      ]);
-    });
-  }
-
+describe('the in-code NodeSDK setup shuts the SDK down', () => {
+  // The gateway's own setup (examples/gateway/telemetry.ts) is tested as the
+  // gateway command runs it: test/gateway/command.test.ts, on SIGTERM.
   it('README.md and docs/: every snippet that starts a NodeSDK also shuts it down', () => {
     const pages = [
       'README.md',
