@@ -109,7 +109,9 @@ let active: ActiveRules | undefined;
  * second call replaces the first. Request debugging needs
  * `TimingInstrumentation` registered (with `scopeEveryRequest`, the default).
  *
- * @throws TypeError on bad options; Error when `@openfeature/flagd-core` is not installed.
+ * @throws TypeError on bad options; Error when the package they need is not
+ * installed (`@openfeature/flagd-core` for `file`, `@openfeature/server-sdk`
+ * for `provider`), saying what to install.
  */
 export function debugRulesFromFlags(options: DebugRulesOptions): DebugRules {
   const settings = checkOptions(options);
@@ -167,6 +169,7 @@ class ActiveRules implements DebugRules {
   private apply(rules: FlagRuleSet): void {
     let timingEverywhere = false;
     for (const [group, on] of rules.switches) {
+      if (group === FLAG_RULES_GROUP) continue; // ours: on exactly while some flag needs it
       if (group === TIMING_GROUP) timingEverywhere = on;
       else if (on) this.switchGroup(group, true);
     }
