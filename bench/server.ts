@@ -4,7 +4,8 @@
  * no debug header, (b') the same with request scopes only for debugged
  * requests, (c) with every request debugged, (d) with
  * OpenTelemetry's own HttpInstrumentation, an always-on sampler and a batch
- * processor to a no-op exporter. Ratios are to (a), measured in the same run.
+ * processor to a no-op exporter, (e) as (b) with a flag rule evaluated
+ * per request (bench/servers/flag-rule.json, selecting none of them). Ratios are to (a), measured in the same run.
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
@@ -24,6 +25,7 @@ const SETUPS: readonly ServerSetup[] = [
     headers: { 'X-Request-Debug': '*' },
   },
   { label: '(d) OTel HttpInstrumentation, always on', args: [SERVER, 'otel-http'] },
+  { label: '(e) as (b), plus a flag rule evaluated per request', args: [SERVER, 'timing-rules'] },
 ];
 
 /** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS. */
@@ -75,6 +77,11 @@ async function runServerSuite(): Promise<void> {
   console.log(
     `(b) vs (a): req/s ratio ${ratio.toFixed(3)}, server CPU per request +${(b.cpuMicrosPerRequest - a.cpuMicrosPerRequest).toFixed(2)} us; ` +
       `(b) vs (a'): req/s ratio ${(b.rps / aPrime.rps).toFixed(3)}, CPU +${(b.cpuMicrosPerRequest - aPrime.cpuMicrosPerRequest).toFixed(2)} us`,
+  );
+  const rules = results[results.length - 1];
+  console.log(
+    `(e) vs (b): req/s ratio ${(rules.rps / b.rps).toFixed(3)}, CPU per request ` +
+      `+${(rules.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(2)} us for the flag rule (goal < 2 us)`,
   );
   const lazyRatio = bLazy.rps / a.rps;
   console.log(

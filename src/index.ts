@@ -76,3 +76,6 @@ export type { PropagatedGroups } from './propagation/propagated-groups';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler';
 export { startAdminServer, type AdminServer } from './admin/admin-server';
 export type { AdminHandlerOptions, AdminServerOptions } from './admin/options';
+export { debugRulesFromFlags, type DebugRules, type DebugRulesOptions } from './flags/debug-rules';
+export type { FlagContextHook, FlagContextValue } from './flags/evaluation-context';
+export type { OpenFeatureProviderLike } from './flags/provider-source';

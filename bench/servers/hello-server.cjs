@@ -3,7 +3,8 @@
 // OpenTelemetry context.with per request, the floor any context propagation
 // pays); timing (TimingInstrumentation registered; the client decides
 // whether requests are debugged); timing-debug-scopes (the same with
-// scopeEveryRequest: false); otel-http (OpenTelemetry's own
+// scopeEveryRequest: false); timing-rules (timing with a flag rule evaluated
+// per request, flag-rule.json, which selects none of the benchmark's requests); otel-http (OpenTelemetry's own
 // HttpInstrumentation, always-on sampler, batch processor to a no-op
 // exporter). Plain CommonJS on the compiled package: nothing is transformed
 // at run time. Prints "ready <url>" when listening; answers "stats" on stdin
@@ -29,11 +30,14 @@ function startSdk(instrumentations, sampler) {
   sdk.start();
 }
 
-if (mode === 'timing' || mode === 'timing-debug-scopes') {
+if (mode === 'timing' || mode === 'timing-debug-scopes' || mode === 'timing-rules') {
   const { AlwaysOffSampler } = require('@opentelemetry/sdk-trace-base');
-  const { TimingInstrumentation, RequestDebugSampler } = require('../../dist/src');
-  const timing = new TimingInstrumentation({ scopeEveryRequest: mode === 'timing' });
+  const { TimingInstrumentation, RequestDebugSampler, debugRulesFromFlags } = require('../../dist/src');
+  const timing = new TimingInstrumentation({ scopeEveryRequest: mode !== 'timing-debug-scopes' });
   startSdk([timing], new RequestDebugSampler(new AlwaysOffSampler()));
+  if (mode === 'timing-rules') {
+    debugRulesFromFlags({ file: require('node:path').join(__dirname, 'flag-rule.json'), headers: ['x-tenant'] });
+  }
 } else if (mode === 'otel-http') {
   const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');

@@ -10,6 +10,22 @@
 export const TIMING_AUTH_GROUP = 'timing:auth';
 /** The hook of `timing:auth`, run with `(req, res)` when a request arrives; returns `true` for a debugged request. */
 export const AUTH_HOOK = 'auth';
+/**
+ * Hook `rule(req, res)` of `timing:auth`: debugs the request because a rule
+ * selected it (log and spans only, no output header); returns `true` if it did.
+ */
+export const RULE_DEBUG_HOOK = 'rule';
+/** Hook `client(req)` of `timing:auth`: the client's address as the timing module reads it (trusted proxies included). */
+export const CLIENT_ADDRESS_HOOK = 'client';
+/**
+ * The group and hook the server integration runs for every request, after
+ * `timing:auth`, in the request's scope: the flag rules' per-request
+ * evaluation (src/flags), which returns `true` if a rule debugged the
+ * request. The group is always enabled only while some flag needs a
+ * per-request evaluation, so otherwise no request pays for it.
+ */
+export const FLAG_RULES_GROUP = 'flags:rules';
+export const FLAG_RULES_HOOK = 'evaluate';
 /** The group the auth hook enables on a debugged request: every phase hook below. */
 export const TIMING_GROUP = 'timing';
 

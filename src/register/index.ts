@@ -11,13 +11,17 @@
  * settings and the generated debug token are written to stderr as
  * `[dynamic-hooks]` lines. With `DYNAMIC_HOOKS_ADMIN_PORT` and
  * `DYNAMIC_HOOKS_ADMIN_TOKEN` set it also starts the admin endpoint (see
- * `startAdminServer`). Loading it more than once, from one copy of the
- * package or several, starts one SDK.
+ * `startAdminServer`). With `DYNAMIC_HOOKS_FLAGS_FILE` set it evaluates the
+ * flagd flag file's `dynamic-hooks.<group>` flags as debug rules and
+ * process-wide switches (see `debugRulesFromFlags`; request headers rules
+ * may read are listed in `DYNAMIC_HOOKS_FLAG_HEADERS`). Loading it more
+ * than once, from one copy of the package or several, starts one SDK.
  *
  * @packageDocumentation
  * @module dynamic-hooks/register
  */
 import { startAdminFromEnv } from './admin-from-env';
+import { startFlagsFromEnv } from './flags-from-env';
 import type { Flushable } from './flush-at-exit';
 import { startSdkFromEnv } from './start-sdk';
 
@@ -27,6 +31,8 @@ const telemetry = (registry[STARTED] ??= start());
 
 function start(): Flushable {
   const started = startSdkFromEnv();
+  // After the SDK: the timing module's hooks debug the requests rules select.
+  startFlagsFromEnv();
   void startAdminFromEnv();
   return started;
 }

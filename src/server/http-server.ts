@@ -12,7 +12,16 @@ import {
   requestScopeOf,
   type RequestScope,
 } from '../core/request-scope';
-import { AFTER, AUTH_HOOK, BEFORE, DISPATCH_HOOK, TIMING_AUTH_GROUP, TIMING_GROUP } from '../names/hooks';
+import {
+  AFTER,
+  AUTH_HOOK,
+  BEFORE,
+  DISPATCH_HOOK,
+  FLAG_RULES_GROUP,
+  FLAG_RULES_HOOK,
+  TIMING_AUTH_GROUP,
+  TIMING_GROUP,
+} from '../names/hooks';
 import { trackListening } from './listening-servers';
 import { writeHeadArgsWithout } from './raw-headers';
 
@@ -121,7 +130,12 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   preparedBase = context.active();
   const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
   preparedContext = ctx;
-  if (runInContext(ctx, () => runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res)) === true) {
+  const debugged = runInContext(ctx, () => {
+    const byClient = runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res) === true;
+    // Flag rules (src/flags), after auth: a request the client debugs keeps its header output.
+    return runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
+  });
+  if (debugged) {
     dispatching = scope;
     // Not dispatched as 'request' in this turn (a 'checkContinue' listener took it): no later span is its.
     process.nextTick(endDispatch, scope);

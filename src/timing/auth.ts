@@ -105,20 +105,22 @@ function acceptPropagatedGroups(settings: TimingSettings, req: IncomingMessage, 
   });
 }
 
-interface DebugStart {
+export interface DebugStart {
   readonly client: string | undefined;
   /** Whether the header output may exceed the 2 KB limit. */
   readonly loopback: boolean;
   readonly log: boolean;
   readonly parent: Context;
+  /** False for a request a flag rule debugs: its output goes to the log and spans only, never to the client. */
+  readonly toClient?: boolean;
 }
 
-function startDebugRequest(
+export function startDebugRequest(
   settings: TimingSettings,
   req: IncomingMessage,
   res: ServerResponse,
   scope: RequestScope,
-  { client, loopback, log, parent }: DebugStart,
+  { client, loopback, log, parent, toClient = true }: DebugStart,
 ): void {
   const debug = new DebugRequest({
     requestId: randomUUID(),
@@ -132,7 +134,7 @@ function startDebugRequest(
       response: res,
       headerName: settings.headers.output,
       setHeader: (name, headerValue) => {
-        if (!res.headersSent) res.setHeader(name, headerValue);
+        if (toClient && !res.headersSent) res.setHeader(name, headerValue);
       },
       logger: settings.logger,
     },
@@ -172,12 +174,12 @@ function hostAndPort(host: string): { address: string; port: number | undefined 
   return { address, port: match[2] !== undefined ? Number(match[2]) : undefined };
 }
 
-function clientOf(settings: TimingSettings, req: IncomingMessage): string | undefined {
+export function clientOf(settings: TimingSettings, req: IncomingMessage): string | undefined {
   return settings.clientAddress.of(req.socket.remoteAddress, req.headers);
 }
 
 /** The active span if there is one (an HTTP server instrumentation's), else the incoming `traceparent`. */
-function parentContext(headers: IncomingMessage['headers']): Context {
+export function parentContext(headers: IncomingMessage['headers']): Context {
   const active = context.active();
   if (trace.getSpan(active) !== undefined) return active;
   return propagation.extract(active, headers);

@@ -2,7 +2,7 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import type * as http from 'node:http';
 import { alwaysEnable, disableByDefault } from '../core/groups';
 import { hook } from '../core/named-hooks';
-import { AUTH_HOOK, TIMING_AUTH_GROUP } from '../names/hooks';
+import { AUTH_HOOK, CLIENT_ADDRESS_HOOK, RULE_DEBUG_HOOK, TIMING_AUTH_GROUP } from '../names/hooks';
 import { setRequestDebugSource } from '../propagation/debug-source';
 import { observeRequestStart, setRequestScopeFilter, wrapServerEmit } from '../server/http-server';
 import { hasHeaderWithPrefix } from '../server/raw-headers';
@@ -10,6 +10,7 @@ import { mayCarrySignedGroups } from '../propagation/propagated-groups';
 import { wrapperChainIncludes } from '../patching/otel-internals';
 import { patchLoadedBuiltins } from '../patching/patch-builtins';
 import { authorizeRequest } from './auth';
+import { ruleClientAddress, startRuleDebugRequest } from './rule-debug';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { debugRequestOfScope } from './debug-request';
 import { registerTimingHooks } from './timing-hooks';
@@ -175,6 +176,11 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     hook(TIMING_AUTH_GROUP, AUTH_HOOK, (req: http.IncomingMessage, res: http.ServerResponse) =>
       authorizeRequest(settings, req, res),
     );
+    // Flag rules (src/flags): debug a request a rule selects, log-only; read its client as auth does.
+    hook(TIMING_AUTH_GROUP, RULE_DEBUG_HOOK, (req: http.IncomingMessage, res: http.ServerResponse) =>
+      startRuleDebugRequest(settings, req, res),
+    );
+    hook(TIMING_AUTH_GROUP, CLIENT_ADDRESS_HOOK, (req: http.IncomingMessage) => ruleClientAddress(settings, req));
     alwaysEnable(TIMING_AUTH_GROUP);
     if (settings.tokenGenerated && this.announcedToken !== settings.token) {
       this.announcedToken = settings.token;

@@ -353,6 +353,96 @@ const SPECS: Record<string, Spec> = {
     },
   },
 
+  "debug rules: a flag file debugs a share of one tenant's checkouts, in the log only": {
+    snippets: ['debug-rules-zero-code', 'debug-rules-flags'],
+    async check(blocks, app) {
+      const port = await app.port(3000);
+      app.write('app.js', APP_JS);
+      app.write('flags.json', code(blocks, 'debug-rules-flags'));
+      const shell = new ShellSession(app, code(blocks, 'debug-rules-zero-code'), {
+        PORT: String(port),
+        OTEL_TRACES_EXPORTER: 'none',
+        DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN: TOKEN,
+      });
+      const server = shell.start(
+        /^DYNAMIC_HOOKS_FLAGS_FILE=flags\.json .*node --require dynamic-hooks\/register app\.js$/,
+      );
+      await server.listening(port);
+      shell.done();
+      const logged = (): number =>
+        server.stderr.split('\n').filter((line) => line.startsWith('[request-debug]')).length;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      /** Sends `count` requests; true if any response carried the output header. */
+      const load = async (count: number, method: string, path: string, tenant: string): Promise<boolean> => {
+        const headers = await Promise.all(
+          Array.from(
+            { length: count },
+            () =>
+              new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+                const req = http.request(
+                  `http://127.0.0.1:${port}${path}`,
+                  { method, agent, headers: { 'x-tenant': tenant } },
+                  (res) => {
+                    res.resume();
+                    res.on('end', () => resolve(res.headers));
+                  },
+                );
+                req.on('error', reject);
+                req.end();
+              }),
+          ),
+        );
+        return headers.some((h) => h['x-request-debug-output'] !== undefined);
+      };
+      try {
+        // Other tenants' checkouts, and the tenant's other requests: never.
+        expect(await load(300, 'POST', '/checkout', 'globex')).to.equal(false);
+        expect(await load(300, 'GET', '/checkout', 'acme')).to.equal(false);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(logged(), server.stderr).to.equal(0);
+        // 1% of 2000: about 20 (none at all has a chance of 2e-9); in the log, never in a response.
+        expect(await load(2000, 'POST', '/checkout', 'acme')).to.equal(false);
+        await eventually(() => logged() > 0, 'a debugged checkout in the log');
+        expect(logged()).to.be.within(1, 60);
+      } finally {
+        agent.destroy();
+      }
+      await stopServer(server);
+    },
+  },
+
+  'debug rules: debugRulesFromFlags with a context hook and a targeting key': {
+    snippets: ['debug-rules-code'],
+    async check(blocks, app) {
+      const port = await app.port(3000);
+      app.write('app.mjs', APP_MJS);
+      app.write('rules.mts', code(blocks, 'debug-rules-code'));
+      const flag = {
+        state: 'ENABLED',
+        variants: { on: true, off: false },
+        defaultVariant: 'off',
+        targeting: { if: [{ '==': [{ var: 'userId' }, 'alice'] }, 'on', null] },
+      };
+      app.write('flags.json', JSON.stringify({ flags: { 'dynamic-hooks.timing': flag } }));
+      const server = app.startNode(
+        ['--import', 'tsx', '--import', 'dynamic-hooks/register', '--import', './rules.mts', 'app.mjs'],
+        { PORT: String(port), OTEL_TRACES_EXPORTER: 'none', DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN: TOKEN },
+      );
+      await server.listening(port);
+      const get = async (user: string) => {
+        const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie: `theme=dark; user=${user}` } });
+        await response.text();
+        expect(response.headers.get('x-request-debug-output')).to.equal(null);
+      };
+      await get('bob');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(server.stderr).to.not.include('[request-debug]');
+      await get('alice');
+      await eventually(() => server.stderr.includes('[request-debug] request_id: '), "alice's request in the log");
+      await stopServer(server);
+    },
+  },
+
   'behind proxies: each configuration decides who debugs without the token': {
     snippets: ['proxies-real-ip', 'proxies-load-balancer', 'proxies-two-hops-ranges', 'proxies-two-hops-count'],
     async check(blocks, app) {
