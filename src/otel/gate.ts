@@ -1,0 +1,128 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { GroupState } from '../core/group-state';
+import { copyFunctionProperties } from '../core/hook-chain';
+import { HookSite, type AnyFunction } from '../core/hook-site';
+import { isActive } from '../core/request-scope';
+import { createWrapper } from '../core/wrapper';
+
+const apply = Reflect.apply;
+const construct = Reflect.construct;
+
+/**
+ * The group a gate reads while every call must reach the instrumentation's
+ * wrapper: before its first call (the probe) and for a patch that installs
+ * other patches. Always active, so those calls leave the dormant path.
+ */
+const EVERY_CALL = new GroupState('');
+EVERY_CALL.setAlways(true);
+
+/** How many patches one instrumentation instance has made; a gate compares it around a call. */
+export interface PatchCounter {
+  patches: number;
+}
+
+/** One function an instrumentation patched, behind our dormant path. */
+interface Gate {
+  /** What the shared dormant path reads: `site.group` is the gate's group, or {@link EVERY_CALL}. */
+  readonly site: HookSite;
+  readonly group: GroupState;
+  readonly instrumented: AnyFunction;
+  readonly counter: PatchCounter;
+  /** Until the first call has run: whether the patch installs others is not known yet. */
+  probing: boolean;
+}
+
+const gates = new WeakMap<object, Gate>();
+
+/**
+ * The function to install in place of `original`: while `group` is
+ * dormant it runs `original` at the cost of `hookFunction`'s dormant path
+ * (the same wrapper, one numeric read); while the group is enabled for the
+ * call (process-wide, or for the current request) it runs `instrumented`,
+ * the instrumentation's own patched function.
+ *
+ * Patches that install other patches (Express wraps each route layer when
+ * `Router#route` runs at startup) must run whatever the group's state, or
+ * what they would install is missing once the group is enabled. The rule:
+ * the first call of each gated function runs `instrumented` (with tracing
+ * suppressed if the group is dormant, so no span is recorded); a function
+ * during whose call the instrumentation patched something (counted by
+ * `counter`) is an installer, and from then on always runs `instrumented`,
+ * with tracing suppressed while the group is dormant. Every other function
+ * takes the dormant path from its second call on.
+ */
+export function gateFunction(
+  group: GroupState,
+  label: string,
+  original: AnyFunction,
+  instrumented: AnyFunction,
+  counter: PatchCounter,
+): AnyFunction {
+  const site = new HookSite(EVERY_CALL, label, original, [], [], [], 0, 'sync');
+  const gate: Gate = { site, group, instrumented, counter, probing: true };
+  const enabled = function (this: unknown, ..._args: unknown[]): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    return runGated(gate, this, arguments, new.target);
+  };
+  const gated = createWrapper(site, original, enabled);
+  copyFunctionProperties(original, gated);
+  copyOwnExtras(instrumented, gated);
+  gates.set(gated, gate);
+  group.sites.add(site);
+  return gated;
+}
+
+/** Forgets the gate `fn` is, if it is one: its group no longer lists it. */
+export function releaseGate(fn: unknown): void {
+  if (typeof fn !== 'function') return;
+  const gate = gates.get(fn);
+  if (gate === undefined) return;
+  gates.delete(fn);
+  gate.group.sites.delete(gate.site);
+}
+
+/** Whether `fn` is a gate this module made. */
+export function isGate(fn: unknown): boolean {
+  return typeof fn === 'function' && gates.has(fn);
+}
+
+function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
+  const { group, counter } = gate;
+  const on = group.active !== 0 && isActive(group);
+  const before = counter.patches;
+  try {
+    if (on) return call(gate.instrumented, thisArg, args, newTarget);
+    return context.with(
+      suppressTracing(context.active()),
+      call,
+      undefined,
+      gate.instrumented,
+      thisArg,
+      args,
+      newTarget,
+    );
+  } finally {
+    const installs = counter.patches !== before;
+    if (installs) gate.site.group = EVERY_CALL;
+    else if (gate.probing) gate.site.group = group;
+    gate.probing = false;
+  }
+}
+
+function call(fn: AnyFunction, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
+  return newTarget === undefined
+    ? apply(fn, thisArg, args)
+    : construct(fn as unknown as new (...a: unknown[]) => object, args, newTarget as () => void);
+}
+
+const SKIPPED = new Set<PropertyKey>(['name', 'length', 'prototype', 'arguments', 'caller']);
+
+/** Own properties the instrumentation put on its patched function (beyond what the original has). */
+function copyOwnExtras(instrumented: object, gated: object): void {
+  for (const property of Reflect.ownKeys(instrumented)) {
+    if (SKIPPED.has(property)) continue;
+    const descriptor = Reflect.getOwnPropertyDescriptor(instrumented, property);
+    if (descriptor !== undefined) Reflect.defineProperty(gated, property, descriptor);
+  }
+}
