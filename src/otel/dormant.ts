@@ -2,7 +2,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { groupState } from '../core/group-state';
 import type { AnyFunction } from '../core/hook-site';
 import { checkGroupName, checkObject, describe } from '../core/validate';
-import { gateFunction, isGate, releaseGate, type PatchCounter } from './gate';
+import { gateFunction, retireGate, type PatchCounter } from './gate';
 import { interceptPatching, type PatchFactory } from './instrumentation-internals';
 import { otelGroupName } from './group-names';
 
@@ -89,6 +89,8 @@ function makeDormant<T extends Instrumentation>(instrumentation: T, group: strin
   }
   const state = groupState(group);
   const counter: PatchCounter = { patches: 0 };
+  // The gate this instance installed on each (target, name), for its unpatch.
+  const installed = new WeakMap<object, Map<string, AnyFunction>>();
   const enabled = isEnabled(instrumentation);
   // Patched before the gate (at construction): patched again through it.
   if (enabled) instrumentation.disable();
@@ -98,15 +100,23 @@ function makeDormant<T extends Instrumentation>(instrumentation: T, group: strin
       const gated: PatchFactory = (original, patchedName) => {
         const instrumented = factory(original, patchedName);
         if (typeof instrumented !== 'function' || instrumented === original) return instrumented;
-        return gateFunction(state, patchedName, original, instrumented as AnyFunction, counter);
+        const gate = gateFunction(state, patchedName, original, instrumented as AnyFunction, counter);
+        let byName = installed.get(moduleExports);
+        if (byName === undefined) installed.set(moduleExports, (byName = new Map<string, AnyFunction>()));
+        byName.set(name, gate);
+        return gate;
       };
       return own(moduleExports, name, gated);
     },
     unwrap: (own) => (moduleExports, name) => {
-      const current = readProperty(moduleExports, name);
-      const result = own(moduleExports, name);
-      if (isGate(current) && readProperty(moduleExports, name) !== current) releaseGate(current);
-      return result;
+      // Retired even when someone else's wrapper sits above it and it stays in the chain: it then only forwards.
+      const byName = installed.get(moduleExports);
+      const gate = byName?.get(name);
+      if (gate !== undefined) {
+        byName?.delete(name);
+        retireGate(gate);
+      }
+      return own(moduleExports, name);
     },
   });
   dormantUnder.set(instrumentation, group);
@@ -119,12 +129,4 @@ function isEnabled(instrumentation: Instrumentation): boolean {
   return typeof withState.isEnabled === 'function'
     ? withState.isEnabled()
     : instrumentation.getConfig().enabled !== false;
-}
-
-function readProperty(target: object, key: string): unknown {
-  try {
-    return (target as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
 }

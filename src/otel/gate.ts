@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { GroupState } from '../core/group-state';
+import { GroupState, NEVER_ENABLED } from '../core/group-state';
 import { copyFunctionProperties } from '../core/hook-chain';
 import { HookSite, type AnyFunction } from '../core/hook-site';
 import { isActive } from '../core/request-scope';
@@ -31,6 +31,8 @@ interface Gate {
   readonly counter: PatchCounter;
   /** Until the first call has run: whether the patch installs others is not known yet. */
   probing: boolean;
+  /** Unpatched by the instrumentation: the gate only forwards to the original. */
+  retired: boolean;
 }
 
 const gates = new WeakMap<object, Gate>();
@@ -60,7 +62,7 @@ export function gateFunction(
   counter: PatchCounter,
 ): AnyFunction {
   const site = new HookSite(EVERY_CALL, label, original, [], [], [], 0, 'sync');
-  const gate: Gate = { site, group, instrumented, counter, probing: true };
+  const gate: Gate = { site, group, instrumented, counter, probing: true, retired: false };
   const enabled = function (this: unknown, ..._args: unknown[]): unknown {
     // eslint-disable-next-line prefer-rest-params
     return runGated(gate, this, arguments, new.target);
@@ -73,22 +75,22 @@ export function gateFunction(
   return gated;
 }
 
-/** Forgets the gate `fn` is, if it is one: its group no longer lists it. */
-export function releaseGate(fn: unknown): void {
-  if (typeof fn !== 'function') return;
+/**
+ * Retires the gate `fn`, once its instrumentation unpatched it: from then
+ * on it only forwards to the original (it may stay reachable, beneath
+ * someone else's wrapper), and its group no longer lists it.
+ */
+export function retireGate(fn: AnyFunction): void {
   const gate = gates.get(fn);
-  if (gate === undefined) return;
-  gates.delete(fn);
+  if (gate === undefined || gate.retired) return;
+  gate.retired = true;
+  gate.site.group = NEVER_ENABLED;
   gate.group.sites.delete(gate.site);
-}
-
-/** Whether `fn` is a gate this module made. */
-export function isGate(fn: unknown): boolean {
-  return typeof fn === 'function' && gates.has(fn);
 }
 
 function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
   const { group, counter } = gate;
+  if (gate.retired) return call(gate.site.original, thisArg, args, newTarget);
   const on = group.active !== 0 && isActive(group);
   const before = counter.patches;
   try {
@@ -103,11 +105,15 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
       newTarget,
     );
   } finally {
-    const installs = counter.patches !== before;
-    if (installs) gate.site.group = EVERY_CALL;
-    else if (gate.probing) gate.site.group = group;
-    gate.probing = false;
+    if (!gate.retired) classify(gate, counter.patches !== before);
   }
+}
+
+/** After a call: whether the patched function installs others, and so must run whatever the group's state. */
+function classify(gate: Gate, installed: boolean): void {
+  if (installed) gate.site.group = EVERY_CALL;
+  else if (gate.probing) gate.site.group = gate.group;
+  gate.probing = false;
 }
 
 function call(fn: AnyFunction, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {

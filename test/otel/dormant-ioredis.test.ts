@@ -29,8 +29,7 @@ describe('dormant(): an OpenTelemetry instrumentation as a hook group (ioredis, 
   });
   const tracer = provider.getTracer('dormant-test');
   // requireParentSpan off: the process-wide case below has no parent span.
-  const instrumentation = dormant(new IORedisInstrumentation({ requireParentSpan: false }), { group: 'otel:ioredis' });
-  instrumentation.setTracerProvider(provider);
+  let instrumentation: IORedisInstrumentation;
   let server: RedisServer;
   let redis: IoRedis;
 
@@ -41,7 +40,9 @@ describe('dormant(): an OpenTelemetry instrumentation as a hook group (ioredis, 
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     // Our own ioredis instrumentation hooks the same library in this process: both must work together.
     libraryInstrumentations();
-    instrumentation.enable();
+    // Created here, not when mocha loads the file: other suites run without it.
+    instrumentation = dormant(new IORedisInstrumentation({ requireParentSpan: false }), { group: 'otel:ioredis' });
+    instrumentation.setTracerProvider(provider);
     server = await startRedisServer();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { default: Redis } = require('ioredis') as { default: typeof IoRedis };
@@ -119,5 +120,19 @@ describe('dormant(): an OpenTelemetry instrumentation as a hook group (ioredis, 
   it('appears in listGroups() with the function it patched', () => {
     const group = listGroups().find((info) => info.name === 'otel:ioredis');
     expect(group?.hookedFunctions).to.include('sendCommand');
+  });
+
+  it('disable() unpatches for good, whatever the group; enable() gates again', async () => {
+    instrumentation.disable();
+    try {
+      await withGroupsEnabled('otel:ioredis', () => redis.get('dormant:f'));
+      expect(commandSpans()).to.deep.equal([]);
+      expect(listGroups().find((info) => info.name === 'otel:ioredis')?.hookedFunctions).to.not.include('sendCommand');
+    } finally {
+      instrumentation.enable();
+    }
+    await redis.get('dormant:f');
+    await withGroupsEnabled('otel:ioredis', () => redis.get('dormant:f'));
+    expect(commandSpans().map((span) => span.name)).to.deep.equal(['get']);
   });
 });
