@@ -3,7 +3,13 @@ import { groupState } from '../core/group-state';
 import type { AnyFunction } from '../core/hook-site';
 import { checkGroupName, checkObject, describe } from '../core/validate';
 import { gateFunction, retireGate, type PatchCounter } from './gate';
-import { interceptPatching, type PatchFactory } from './instrumentation-internals';
+import { gateChannel } from './channel-gate';
+import {
+  interceptChannelSubscriptions,
+  interceptPatching,
+  subscribesToChannels,
+  type PatchFactory,
+} from './instrumentation-internals';
 import { otelGroupName } from './group-names';
 
 /** Options of {@link dormant} for one instrumentation. */
@@ -43,9 +49,10 @@ const dormantUnder = new WeakMap<object, string>();
  * and its spans join the active trace. The group appears in `listGroups()`
  * with the functions patched so far.
  *
- * Instrumentations built on `diagnostics_channel` (undici's, for `fetch`)
- * do not patch functions, so they are not gated: see the README's
- * "Dormant OpenTelemetry" section.
+ * Undici's instrumentation (for `fetch`), built on `diagnostics_channel`,
+ * patches no function: it is subscribed to its channels only while the
+ * group is enabled somewhere, and sees only the requests made where it is
+ * enabled.
  *
  * ```ts
  * new NodeSDK({ instrumentations: [dormant(new PgInstrumentation())] }).start();
@@ -119,6 +126,9 @@ function makeDormant<T extends Instrumentation>(instrumentation: T, group: strin
       return own(moduleExports, name);
     },
   });
+  if (subscribesToChannels(instrumentation)) {
+    interceptChannelSubscriptions(instrumentation, (name, onMessage) => gateChannel(state, name, onMessage));
+  }
   dormantUnder.set(instrumentation, group);
   if (enabled) instrumentation.enable();
   return instrumentation;

@@ -59,3 +59,38 @@ export function interceptPatching(instance: object, interceptor: PatchingInterce
   fields._wrap = interceptor.wrap(ownWrap.bind(instance));
   fields._unwrap = interceptor.unwrap(ownUnwrap.bind(instance));
 }
+
+// Instrumentations built on diagnostics_channel do not patch functions.
+// `@opentelemetry/instrumentation-undici` (0.2x) subscribes from
+// `enable()` through its own method `subscribeToChannel(name, onMessage)`,
+// which pushes `{ name, unsubscribe }` onto `this._channelSubs`; its
+// `disable()` calls every `unsubscribe` and empties the list.
+
+/** A diagnostics_channel message handler, as `subscribeToChannel` takes it. */
+export type ChannelHandler = (message: unknown, name: string | symbol) => void;
+
+interface ChannelFields {
+  subscribeToChannel: (name: string, onMessage: ChannelHandler) => void;
+  _channelSubs: { name: string; unsubscribe: () => void }[] | undefined;
+}
+
+/** Whether the instance subscribes to diagnostics channels the way undici's instrumentation does. */
+export function subscribesToChannels(instance: object): boolean {
+  return typeof (instance as Partial<ChannelFields>).subscribeToChannel === 'function';
+}
+
+/**
+ * Replaces the instance's `subscribeToChannel`: `subscribe(name, onMessage)`
+ * does the subscribing instead and returns the function that undoes it,
+ * which the instance's `disable()` calls.
+ */
+export function interceptChannelSubscriptions(
+  instance: object,
+  subscribe: (name: string, onMessage: ChannelHandler) => () => void,
+): void {
+  const fields = instance as ChannelFields;
+  fields.subscribeToChannel = (name, onMessage) => {
+    const unsubscribe = subscribe(name, onMessage);
+    (fields._channelSubs ??= []).push({ name, unsubscribe });
+  };
+}

@@ -1,6 +1,12 @@
 import { InstrumentationBase, isWrapped } from '@opentelemetry/instrumentation';
 import { expect } from 'chai';
-import { interceptPatching, type PatchFactory } from '../../src/otel/instrumentation-internals';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import {
+  interceptChannelSubscriptions,
+  interceptPatching,
+  subscribesToChannels,
+  type PatchFactory,
+} from '../../src/otel/instrumentation-internals';
 
 // Pins what src/otel/instrumentation-internals.ts relies on in the installed
 // @opentelemetry/instrumentation: if an upgrade changes it, this fails first.
@@ -86,5 +92,23 @@ describe('OpenTelemetry instrumentation internals the dormant gate uses', () => 
       TypeError,
       /InstrumentationBase/,
     );
+  });
+
+  it("subscribes undici's instrumentation to its channels through subscribeToChannel, undone by disable()", () => {
+    const undici = new UndiciInstrumentation({ enabled: false });
+    expect(subscribesToChannels(undici)).to.equal(true);
+    expect(subscribesToChannels(new Patcher())).to.equal(false);
+    const subscribed: string[] = [];
+    let unsubscribed = 0;
+    interceptChannelSubscriptions(undici, (name) => {
+      subscribed.push(name);
+      return () => unsubscribed++;
+    });
+    undici.enable();
+    expect(subscribed).to.include.members(['undici:request:create', 'undici:request:headers']);
+    undici.enable();
+    expect(unsubscribed).to.equal(0);
+    undici.disable();
+    expect(unsubscribed).to.equal(subscribed.length);
   });
 });
