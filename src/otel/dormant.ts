@@ -2,7 +2,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { groupState } from '../core/group-state';
 import type { AnyFunction } from '../core/hook-site';
 import { checkGroupName, checkObject, describe } from '../core/validate';
-import { gateFunction, retireGate, type PatchCounter } from './gate';
+import { gatePatch, retireGate, type PatchCounter } from './gate';
 import { gateChannel } from './channel-gate';
 import {
   interceptChannelSubscriptions,
@@ -105,13 +105,13 @@ function makeDormant<T extends Instrumentation>(instrumentation: T, group: strin
     wrap: (own) => (moduleExports, name, factory) => {
       counter.patches++;
       const gated: PatchFactory = (original, patchedName) => {
-        const instrumented = factory(original, patchedName);
-        if (typeof instrumented !== 'function' || instrumented === original) return instrumented;
-        const gate = gateFunction(state, patchedName, original, instrumented as AnyFunction, counter);
-        let byName = installed.get(moduleExports);
-        if (byName === undefined) installed.set(moduleExports, (byName = new Map<string, AnyFunction>()));
-        byName.set(name, gate);
-        return gate;
+        const patched = gatePatch(state, patchedName, original, factory, counter);
+        if (patched !== original && typeof patched === 'function') {
+          let byName = installed.get(moduleExports);
+          if (byName === undefined) installed.set(moduleExports, (byName = new Map<string, AnyFunction>()));
+          byName.set(name, patched as AnyFunction);
+        }
+        return patched;
       };
       return own(moduleExports, name, gated);
     },

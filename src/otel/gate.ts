@@ -1,4 +1,4 @@
-import { context } from '@opentelemetry/api';
+import { context, type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { GroupState, NEVER_ENABLED } from '../core/group-state';
 import { copyFunctionProperties } from '../core/hook-chain';
@@ -37,32 +37,56 @@ interface Gate {
 
 const gates = new WeakMap<object, Gate>();
 
+/** While a patched function runs with tracing suppressed: the context its caller had. */
+let callerContext: Context | undefined;
+
 /**
- * The function to install in place of `original`: while `group` is
- * dormant it runs `original` at the cost of `hookFunction`'s dormant path
- * (the same wrapper, one numeric read); while the group is enabled for the
- * call (process-wide, or for the current request) it runs `instrumented`,
- * the instrumentation's own patched function.
+ * The function to install in place of `original`, given the
+ * instrumentation's `factory` (`(original, name) => patched`): while
+ * `group` is dormant it runs `original` at the cost of `hookFunction`'s
+ * dormant path (the same wrapper, one numeric read); while the group is
+ * enabled for the call (process-wide, or for the current request) it runs
+ * the instrumentation's patched function. Returns what the factory
+ * returned, ungated, if it is not a function, or `original` if the
+ * factory left it as it was.
  *
  * Patches that install other patches (Express wraps each route layer when
  * `Router#route` runs at startup) must run whatever the group's state, or
  * what they would install is missing once the group is enabled. The rule:
- * the first call of each gated function runs `instrumented` (with tracing
- * suppressed if the group is dormant, so no span is recorded); a function
- * during whose call the instrumentation patched something (counted by
- * `counter`) is an installer, and from then on always runs `instrumented`,
- * with tracing suppressed while the group is dormant. Every other function
- * takes the dormant path from its second call on.
+ * the first call of each gated function runs the patched function (with
+ * tracing suppressed if the group is dormant, so no span is recorded); a
+ * function during whose call the instrumentation patched something
+ * (counted by `counter`) is an installer, and from then on always runs the
+ * patched function, with tracing suppressed while the group is dormant.
+ * Every other function takes the dormant path from its second call on.
+ * Where tracing is suppressed, the patched function reaches `original`
+ * back in the caller's context: what the original starts (a server
+ * listening, a socket) must not inherit the suppression.
  */
-export function gateFunction(
+export function gatePatch(
   group: GroupState,
   label: string,
   original: AnyFunction,
-  instrumented: AnyFunction,
+  factory: (original: AnyFunction, name: string) => unknown,
   counter: PatchCounter,
-): AnyFunction {
+): unknown {
+  const reachOriginal = function (this: unknown, ...args: unknown[]): unknown {
+    const caller = callerContext;
+    if (caller === undefined) return call(original, this, args, new.target);
+    callerContext = undefined;
+    try {
+      return context.with(caller, call, undefined, original, this, args, new.target);
+    } finally {
+      callerContext = caller;
+    }
+  };
+  copyFunctionProperties(original, reachOriginal);
+  const instrumented = factory(reachOriginal, label);
+  if (instrumented === reachOriginal) return original;
+  if (typeof instrumented !== 'function') return instrumented;
+
   const site = new HookSite(EVERY_CALL, label, original, [], [], [], 0, 'sync');
-  const gate: Gate = { site, group, instrumented, counter, probing: true, retired: false };
+  const gate: Gate = { site, group, instrumented: instrumented as AnyFunction, counter, probing: true, retired: false };
   const enabled = function (this: unknown, ..._args: unknown[]): unknown {
     // eslint-disable-next-line prefer-rest-params
     return runGated(gate, this, arguments, new.target);
@@ -93,18 +117,17 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
   if (gate.retired) return call(gate.site.original, thisArg, args, newTarget);
   const on = group.active !== 0 && isActive(group);
   const before = counter.patches;
+  const outerCaller = callerContext;
   try {
-    if (on) return call(gate.instrumented, thisArg, args, newTarget);
-    return context.with(
-      suppressTracing(context.active()),
-      call,
-      undefined,
-      gate.instrumented,
-      thisArg,
-      args,
-      newTarget,
-    );
+    if (on) {
+      callerContext = undefined;
+      return call(gate.instrumented, thisArg, args, newTarget);
+    }
+    const caller = context.active();
+    callerContext = caller;
+    return context.with(suppressTracing(caller), call, undefined, gate.instrumented, thisArg, args, newTarget);
   } finally {
+    callerContext = outerCaller;
     if (!gate.retired) classify(gate, counter.patches !== before);
   }
 }
@@ -116,7 +139,7 @@ function classify(gate: Gate, installed: boolean): void {
   gate.probing = false;
 }
 
-function call(fn: AnyFunction, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
+function call(fn: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, newTarget: unknown): unknown {
   return newTarget === undefined
     ? apply(fn, thisArg, args)
     : construct(fn as unknown as new (...a: unknown[]) => object, args, newTarget as () => void);
