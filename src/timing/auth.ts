@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest, enablePropagatedGroups } from '../core/groups';
 import { activeRequestScope, type RequestScope } from '../core/request-scope';
+import { enableDebugOtelGroups } from '../otel/debug-groups';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { hasHeaderWithPrefix, removeHeaders } from '../server/raw-headers';
 import { isLoopback } from './client-address';
@@ -134,6 +135,7 @@ function startDebugRequest(
   });
   attachDebugRequest(scope, debug);
   enableOnThisRequest(TIMING_GROUP);
+  enableDebugOtelGroups(settings.otelGroups);
 }
 
 /**
