@@ -3,7 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import { GroupState, NEVER_ENABLED } from '../core/group-state';
 import { copyFunctionProperties } from '../core/hook-chain';
 import { HookSite, type AnyFunction } from '../core/hook-site';
-import { isActive } from '../core/request-scope';
+import { isActive, withScopeFrameOf } from '../core/request-scope';
 import { createWrapper } from '../core/wrapper';
 
 const apply = Reflect.apply;
@@ -24,6 +24,8 @@ export interface PatchCounter {
 
 /** One function an instrumentation patched, behind our dormant path. */
 interface Gate {
+  /** Names the gate in {@link Caller}. */
+  readonly token: object;
   /** What the shared dormant path reads: `site.group` is the gate's group, or {@link EVERY_CALL}. */
   readonly site: HookSite;
   readonly group: GroupState;
@@ -37,8 +39,14 @@ interface Gate {
 
 const gates = new WeakMap<object, Gate>();
 
-/** While a patched function runs with tracing suppressed: the context its caller had. */
-let callerContext: Context | undefined;
+/** While a patched function runs: the context its caller had, and whether the gate suppressed tracing. */
+interface Caller {
+  /** The gate's own: a patched function called later, out of the gate's call, finds another one or none. */
+  readonly gate: object;
+  readonly context: Context;
+  readonly suppressed: boolean;
+}
+let caller: Caller | undefined;
 
 /**
  * The function to install in place of `original`, given the
@@ -61,7 +69,10 @@ let callerContext: Context | undefined;
  * Every other function takes the dormant path from its second call on.
  * Where tracing is suppressed, the patched function reaches `original`
  * back in the caller's context: what the original starts (a server
- * listening, a socket) must not inherit the suppression.
+ * listening, a socket) must not inherit the suppression. Where it is not,
+ * `original` runs in the context the instrumentation made, with the
+ * caller's request scope put back if that context dropped it (HTTP server
+ * instrumentations build theirs from the incoming headers alone).
  */
 export function gatePatch(
   group: GroupState,
@@ -70,14 +81,18 @@ export function gatePatch(
   factory: (original: AnyFunction, name: string) => unknown,
   counter: PatchCounter,
 ): unknown {
+  const token = {};
   const reachOriginal = function (this: unknown, ...args: unknown[]): unknown {
-    const caller = callerContext;
-    if (caller === undefined) return call(original, this, args, new.target);
-    callerContext = undefined;
+    const from = caller;
+    if (from?.gate !== token) return call(original, this, args, new.target);
+    const active = context.active();
+    const into = from.suppressed ? from.context : withScopeFrameOf(active, from.context);
+    if (into === active) return call(original, this, args, new.target);
+    caller = undefined;
     try {
-      return context.with(caller, call, undefined, original, this, args, new.target);
+      return context.with(into, call, undefined, original, this, args, new.target);
     } finally {
-      callerContext = caller;
+      caller = from;
     }
   };
   copyFunctionProperties(original, reachOriginal);
@@ -86,7 +101,15 @@ export function gatePatch(
   if (typeof instrumented !== 'function') return instrumented;
 
   const site = new HookSite(EVERY_CALL, label, original, [], [], [], 0, 'sync');
-  const gate: Gate = { site, group, instrumented: instrumented as AnyFunction, counter, probing: true, retired: false };
+  const gate: Gate = {
+    token,
+    site,
+    group,
+    instrumented: instrumented as AnyFunction,
+    counter,
+    probing: true,
+    retired: false,
+  };
   const enabled = function (this: unknown, ..._args: unknown[]): unknown {
     // eslint-disable-next-line prefer-rest-params
     return runGated(gate, this, arguments, new.target);
@@ -117,17 +140,14 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
   if (gate.retired) return call(gate.site.original, thisArg, args, newTarget);
   const on = group.active !== 0 && isActive(group);
   const before = counter.patches;
-  const outerCaller = callerContext;
+  const outer = caller;
+  const active = context.active();
   try {
-    if (on) {
-      callerContext = undefined;
-      return call(gate.instrumented, thisArg, args, newTarget);
-    }
-    const caller = context.active();
-    callerContext = caller;
-    return context.with(suppressTracing(caller), call, undefined, gate.instrumented, thisArg, args, newTarget);
+    caller = { gate: gate.token, context: active, suppressed: !on };
+    if (on) return call(gate.instrumented, thisArg, args, newTarget);
+    return context.with(suppressTracing(active), call, undefined, gate.instrumented, thisArg, args, newTarget);
   } finally {
-    callerContext = outerCaller;
+    caller = outer;
     if (!gate.retired) classify(gate, counter.patches !== before);
   }
 }

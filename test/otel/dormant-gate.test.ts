@@ -1,4 +1,4 @@
-import { context, createContextKey } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { InstrumentationBase } from '@opentelemetry/instrumentation';
@@ -9,7 +9,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { dormant, withGroupsEnabled } from '../../src';
+import { dormant, enableOnThisRequest, isGroupEnabled, withGroupsEnabled, withRequestScope } from '../../src';
 
 type Callback = (seen: { suppressed: boolean; value: unknown }) => void;
 
@@ -102,5 +102,42 @@ describe('the dormant gate around a patched function', () => {
     expect(dormantClient).to.be.instanceOf(target.Client);
     expect(enabledClient.name).to.equal('b');
     expect(exporter.getFinishedSpans().map((span) => span.name)).to.deep.equal(['Client']);
+  });
+
+  it("puts the caller's request scope back when the instrumentation ran the original in a context of its own", () => {
+    /** As HttpInstrumentation's server side does: a context built from scratch (from the incoming headers). */
+    class FreshContextInstrumentation extends InstrumentationBase {
+      constructor() {
+        super('fresh-context-test', '0.0.0', { enabled: false });
+      }
+      protected init(): [] {
+        return [];
+      }
+      patchTarget(target: { handle: () => boolean }): void {
+        this._wrap(
+          target,
+          'handle',
+          (original: () => boolean) =>
+            function (this: unknown) {
+              return context.with(ROOT_CONTEXT, () => original.call(this));
+            },
+        );
+      }
+    }
+    const fresh = dormant(new FreshContextInstrumentation(), { group: 'test:fresh' });
+    // The original looks at the request: is the request's own group enabled, can it enable another?
+    const handled = {
+      handle: () => {
+        enableOnThisRequest('test:later');
+        return isGroupEnabled('test:request');
+      },
+    };
+    fresh.patchTarget(handled);
+    const seen = withRequestScope(() => {
+      enableOnThisRequest('test:request');
+      enableOnThisRequest('test:fresh');
+      return [handled.handle(), handled.handle(), isGroupEnabled('test:later')];
+    });
+    expect(seen).to.deep.equal([true, true, true]);
   });
 });
