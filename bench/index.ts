@@ -6,10 +6,19 @@ import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
 import { instrumentationSuite } from './instrumentations';
+import { otelDormantSuite } from './otel-dormant';
 import { gatewaySuite, serverSuite } from './server';
 import type { Suite } from './harness';
 
-const all: readonly Suite[] = [coreSuite, contextsSuite, serverSuite, flagsSuite, instrumentationSuite, gatewaySuite];
+const all: readonly Suite[] = [
+  coreSuite,
+  contextsSuite,
+  serverSuite,
+  flagsSuite,
+  instrumentationSuite,
+  gatewaySuite,
+  otelDormantSuite,
+];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : all.filter((suite) => wanted.includes(suite.name));

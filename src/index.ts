@@ -73,6 +73,8 @@ export { instrumentExpress, type ExpressAppLike } from './adapters/express';
 export { fastifyTiming, type FastifyInstanceLike, type FastifyTimingPlugin } from './adapters/fastify';
 export { SignedGroupsPropagator, type SignedGroupsPropagatorConfig } from './propagation/signed-groups-propagator';
 export type { PropagatedGroups } from './propagation/propagated-groups';
+export { dormant, type DormantListOptions, type DormantOptions } from './otel/dormant';
+export type { DebugOtelGroups } from './otel/debug-groups';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler';
 export { startAdminServer, type AdminServer } from './admin/admin-server';
 export type { AdminHandlerOptions, AdminServerOptions } from './admin/options';

@@ -144,7 +144,7 @@ export interface GroupInfo {
   readonly enabledScopes: number;
   /** Names registered with `hook(group, name, handler)`. */
   readonly hooks: readonly string[];
-  /** Functions hooked with `hookFunction` (their keys or `options.name`). */
+  /** Functions hooked with `hookFunction` (their keys or `options.name`), and those a `dormant` instrumentation patched. */
   readonly hookedFunctions: readonly string[];
 }
 

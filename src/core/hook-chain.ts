@@ -179,7 +179,7 @@ function errorMessage(error: unknown): string {
 }
 
 /** Gives the wrapper the original's name, length, own properties, own symbols and prototype chain. */
-function copyFunctionProperties(original: object, wrapper: object): void {
+export function copyFunctionProperties(original: object, wrapper: object): void {
   for (const property of Reflect.ownKeys(original)) {
     if (property === 'arguments' || property === 'caller') continue;
     const descriptor = Reflect.getOwnPropertyDescriptor(original, property);

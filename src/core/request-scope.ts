@@ -70,6 +70,19 @@ export function requestScopeOf(ctx: Context): RequestScope | undefined {
   return (ctx.getValue(FRAME_KEY) as ScopeFrame | undefined)?.request;
 }
 
+/**
+ * `ctx` carrying the request scope and `withGroupsEnabled` groups that
+ * `from` carries, when `ctx` carries none: for code that replaced the
+ * active context by one built from scratch (an HTTP server
+ * instrumentation's, from the incoming headers) and then calls back into
+ * the request.
+ */
+export function withScopeFrameOf(ctx: Context, from: Context): Context {
+  const frame = from.getValue(FRAME_KEY);
+  if (frame === undefined || ctx.getValue(FRAME_KEY) !== undefined) return ctx;
+  return ctx.setValue(FRAME_KEY, frame);
+}
+
 /** Runs `fn` in a fresh request scope; returns what `fn` returns. */
 export function runInRequestScope<T>(fn: () => T): T {
   return runInContext(contextWithNewScope().context, fn);

@@ -32,12 +32,13 @@ let wrappersMade = 0;
  * target must change is replaced by a new one (see `hookFunction`'s
  * unhook); measured, a reassignable `original` made the dormant call
  * about ten times slower.
+ *
+ * `enabled` is what runs once the group is enabled for the call: by
+ * default the site's handlers around the original (`hookFunction`); the
+ * dormant OpenTelemetry gate passes the instrumentation's own wrapper, so
+ * both share this one dormant path.
  */
-export function createWrapper(site: HookSite, original = site.original): AnyFunction {
-  const enabled = function (this: unknown, ..._args: unknown[]): unknown {
-    // eslint-disable-next-line prefer-rest-params
-    return runHookedCall(site, this, arguments, new.target);
-  };
+export function createWrapper(site: HookSite, original = site.original, enabled = hookedCallOf(site)): AnyFunction {
   const source = `
     // dynamic-hooks wrapper #${++wrappersMade}
     return function (...args) {
@@ -56,6 +57,14 @@ export function createWrapper(site: HookSite, original = site.original): AnyFunc
     factory = sharedWrapper;
   }
   return factory(site, original, enabled, isActive, Reflect.construct as unknown as Construct);
+}
+
+/** The enabled path of `hookFunction`'s wrappers: the site's handlers around the original. */
+function hookedCallOf(site: HookSite): AnyFunction {
+  return function (this: unknown, ..._args: unknown[]): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    return runHookedCall(site, this, arguments, new.target);
+  };
 }
 
 const sharedWrapper: WrapperFactory = (site, original, enabled, active, construct) =>

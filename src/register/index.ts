@@ -9,7 +9,10 @@
  * `OTEL_*` and `DYNAMIC_HOOKS_*` environment variables, and flushes spans
  * when the process ends, waiting a bounded time for the export. Bad
  * settings and the generated debug token are written to stderr as
- * `[dynamic-hooks]` lines. With `DYNAMIC_HOOKS_ADMIN_PORT` and
+ * `[dynamic-hooks]` lines. `DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS` (`all` or a
+ * list of OpenTelemetry instrumentation names) also installs
+ * `@opentelemetry/auto-instrumentations-node`'s instrumentations dormant,
+ * each as group `otel:<name>`. With `DYNAMIC_HOOKS_ADMIN_PORT` and
  * `DYNAMIC_HOOKS_ADMIN_TOKEN` set it also starts the admin endpoint (see
  * `startAdminServer`). With `DYNAMIC_HOOKS_FLAGS_FILE` set it evaluates the
  * flagd flag file's `dynamic-hooks.<group>` flags as debug rules and

@@ -1,4 +1,5 @@
 import { diag, trace } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { RequestDebugSampler } from '../timing/sampler';
 import { tellOperator } from '../timing/logger';
@@ -6,6 +7,7 @@ import { closeListeningServers } from '../server/listening-servers';
 import { exitTimeoutsFromEnv, flushAtExit, shutdownWithin, type Flushable } from './flush-at-exit';
 import { instrumentationsFromEnv } from './instrumentations-from-env';
 import { loadNodeSdk } from './load-node-sdk';
+import { prepareOtelInstrumentations } from './otel-instrumentations-from-env';
 import { propagatorFromEnv } from './propagator-from-env';
 import { baseSamplerFromEnv } from './sampler-from-env';
 import { describeTraceExport, traceExportersFromEnv } from './trace-export-from-env';
@@ -36,8 +38,9 @@ export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable
   const warnings: string[] = [];
   const timeouts = exitTimeoutsFromEnv(env, warnings);
   const exporting = traceExportersFromEnv(env).length > 0;
+  const instrumentations = instrumentationsFromEnvWithOtel(env, warnings);
   const sdk = new NodeSDK({
-    instrumentations: instrumentationsFromEnv(env, warnings),
+    instrumentations,
     sampler: new RequestDebugSampler(baseSamplerFromEnv(env, warnings)),
     textMapPropagator: propagatorFromEnv(env, warnings),
     ...(exporting ? {} : { spanProcessors: [EXPORT_NOTHING] }),
@@ -79,6 +82,23 @@ export function startSdkFromEnv(env: NodeJS.ProcessEnv = process.env): Flushable
   );
   diag.debug('dynamic-hooks/register: OpenTelemetry SDK started');
   return telemetry;
+}
+
+/**
+ * Our instrumentations, then OpenTelemetry's dormant ones if
+ * `DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS` asks (see
+ * {@link prepareOtelInstrumentations}): their package is loaded before
+ * anything is constructed, and ours are enabled before theirs are
+ * constructed, so that ours patch each module first and theirs wrap ours
+ * (an HTTP server span, when `otel:http` is on, then encloses our request
+ * scope rather than replacing its context).
+ */
+function instrumentationsFromEnvWithOtel(env: NodeJS.ProcessEnv, warnings: string[]): Instrumentation[] {
+  const makeOtel = prepareOtelInstrumentations(env, warnings);
+  const ours = instrumentationsFromEnv(env, warnings);
+  if (makeOtel === undefined) return ours;
+  for (const instrumentation of ours) instrumentation.enable();
+  return [...ours, ...makeOtel()];
 }
 
 /** For `OTEL_TRACES_EXPORTER=none`: spans are sampled and propagated as usual, and go nowhere. */

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest, enablePropagatedGroups } from '../core/groups';
 import { activeRequestScope, type RequestScope } from '../core/request-scope';
+import { enableDebugOtelGroups } from '../otel/debug-groups';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { TIMING_GROUP } from '../names/hooks';
 import { hasHeaderWithPrefix, removeHeaders } from '../server/raw-headers';
@@ -141,6 +142,7 @@ export function startDebugRequest(
   });
   attachDebugRequest(scope, debug);
   enableOnThisRequest(TIMING_GROUP);
+  enableDebugOtelGroups(settings.otelGroups);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type ClientAddressHeader,
 } from './client-address';
 import { checkOneOf, describe } from '../core/validate';
+import { resolveDebugOtelGroups, type DebugOtelGroups } from '../otel/debug-groups';
 import { defaultLogger, tellOperator, type RequestDebugLogger } from './logger';
 import { DEFAULT_HEADER_PREFIX, HEADER_NAME } from '../names/debug-headers';
 import { configuredToken, generateToken } from '../token/debug-token';
@@ -62,6 +63,13 @@ export interface TimingInstrumentationConfig extends InstrumentationConfig {
    * nothing else in the process propagates context.
    */
   scopeEveryRequest?: boolean;
+  /**
+   * The dormant OpenTelemetry instrumentations (see `dormant`) a debug
+   * request turns on with `timing`: `'all'` (default: every `otel:*`
+   * group), `'none'`, or a list of groups (`'otel:pg'`) or instrumentation
+   * names (`'pg'`).
+   */
+  otelGroups?: DebugOtelGroups;
 }
 
 /** The header names of one prefix, lower-cased as Node presents request headers. */
@@ -85,6 +93,8 @@ export interface TimingSettings {
   readonly logger: RequestDebugLogger;
   /** The instrumentation's current tracer (the SDK may set its provider after construction). */
   readonly tracer: () => Tracer;
+  /** The `otel:*` groups a debug request enables (see `TimingInstrumentationConfig.otelGroups`). */
+  readonly otelGroups: 'all' | 'none' | ReadonlySet<string>;
 }
 
 /** The environment overrides the code: operators switch the feature without a redeploy. */
@@ -117,6 +127,7 @@ export function resolveSettings(
     clientAddress,
     logger,
     tracer,
+    otelGroups: resolveDebugOtelGroups(config.otelGroups),
   };
 }
 

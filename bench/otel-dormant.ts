@@ -1,0 +1,81 @@
+/**
+ * The dormant OpenTelemetry benchmark: requests per second of a hello-world
+ * node:http server with OpenTelemetry's HttpInstrumentation always on,
+ * always off (AlwaysOff sampler), made dormant by dynamic-hooks, and
+ * absent (with and without a NodeSDK); then the idle cost of @opentelemetry/auto-instrumentations-node's
+ * whole default set installed dormant by `dynamic-hooks/register`
+ * (`DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS=all`) against `dynamic-hooks/register`
+ * alone. Ratios are to the first setup, measured in the same run.
+ */
+import { join } from 'node:path';
+import { printTable, type Suite } from './harness';
+import { measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
+
+const SERVER = join(__dirname, 'servers', 'otel-dormant-server.cjs');
+
+const SETUPS: readonly ServerSetup[] = [
+  { label: '(a) no OpenTelemetry', args: [SERVER, 'plain'] },
+  { label: "(a') NodeSDK, no instrumentation", args: [SERVER, 'sdk'] },
+  { label: '(b) OTel HttpInstrumentation, always on', args: [SERVER, 'otel-http-on'] },
+  { label: '(c) OTel HttpInstrumentation, AlwaysOff sampler', args: [SERVER, 'otel-http-off'] },
+  { label: '(d) OTel HttpInstrumentation, dormant (otel:http off)', args: [SERVER, 'otel-http-dormant'] },
+  { label: '(e) OTel auto-instrumentations default set, always on', args: [SERVER, 'otel-all-on'] },
+  { label: '(f) dynamic-hooks/register alone', args: [SERVER, 'register'] },
+  { label: '(g) dynamic-hooks/register, OTEL set all dormant', args: [SERVER, 'register-otel-all'] },
+];
+
+function loadOptions(): LoadOptions {
+  return {
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    seconds: Number(process.env.BENCH_SECONDS ?? 4),
+    warmupSeconds: 1,
+    connections: 32,
+  };
+}
+
+function ratio(x: LoadResult, base: LoadResult): string {
+  return `${(x.rps / base.rps).toFixed(3)} (CPU ${x.cpuMicrosPerRequest - base.cpuMicrosPerRequest >= 0 ? '+' : ''}${(x.cpuMicrosPerRequest - base.cpuMicrosPerRequest).toFixed(2)} us/req)`;
+}
+
+async function runOtelDormantSuite(): Promise<void> {
+  const options = loadOptions();
+  console.log('\n== otel-dormant: hello-world node:http with OpenTelemetry instrumentations, req/s over loopback ==');
+  console.log(
+    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
+      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
+      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
+  );
+  const results = await measureServers(SETUPS, options);
+  const baseline = results[0].rps;
+  printTable(
+    [
+      { title: 'setup', align: 'left' },
+      { title: 'req/s', align: 'right' },
+      { title: 'x (a)', align: 'right' },
+      { title: 'server CPU us/req', align: 'right' },
+      { title: 'rounds (req/s)', align: 'left' },
+    ],
+    results.map((r) => [
+      r.label,
+      r.rps.toFixed(0),
+      `${(r.rps / baseline).toFixed(3)}x`,
+      r.cpuMicrosPerRequest.toFixed(2),
+      r.rounds.map((v) => v.toFixed(0)).join(' '),
+    ]),
+  );
+  const [a, sdk, on, off, dormantHttp, , register, registerAll] = results;
+  console.log(
+    `HttpInstrumentation vs (a): always on ${ratio(on, a)}; AlwaysOff ${ratio(off, a)}; dormant ${ratio(dormantHttp, a)}`,
+  );
+  console.log(
+    `HttpInstrumentation vs (a'), the same SDK without it: always on ${ratio(on, sdk)}; AlwaysOff ${ratio(off, sdk)}; ` +
+      `dormant ${ratio(dormantHttp, sdk)}`,
+  );
+  console.log(`whole set dormant, (g)/(f): ${ratio(registerAll, register)}`);
+  console.log(
+    `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${dormantHttp.rps / sdk.rps >= 0.97 ? 'yes' : 'no'}, ` +
+      `(g)/(f) ${registerAll.rps / register.rps >= 0.97 ? 'yes' : 'no'}`,
+  );
+}
+
+export const otelDormantSuite: Suite = { name: 'otel-dormant', run: runOtelDormantSuite };

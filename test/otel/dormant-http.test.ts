@@ -1,0 +1,96 @@
+import { context, propagation, SpanKind } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import {
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import http from 'node:http';
+import { alwaysEnable, disableByDefault, dormant, withGroupsEnabled } from '../../src';
+import { close, listen } from '../helpers/http';
+
+describe('dormant(): HttpInstrumentation (client and server of node:http)', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  let instrumentation: HttpInstrumentation;
+  let server: http.Server;
+  let url: string;
+  const traceparents: (string | undefined)[] = [];
+
+  /** A GET through http.get, as the instrumentation patches it (send() uses http.request). */
+  const get = (path: string) =>
+    new Promise<string>((resolve, reject) => {
+      http
+        .get(`${url}${path}`, { agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+  const kinds = () =>
+    exporter
+      .getFinishedSpans()
+      .map((span) => span.kind)
+      .sort();
+
+  before(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    instrumentation = dormant(new HttpInstrumentation());
+    instrumentation.setTracerProvider(provider);
+    // node:http was loaded before: a require after enabling patches it, as an application's own would.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('http');
+    server = http.createServer((req, res) => {
+      traceparents.push(req.headers.traceparent as string | undefined);
+      res.end(`hello ${req.url}`);
+    });
+    url = await listen(server);
+  });
+  after(async () => {
+    disableByDefault('otel:http');
+    instrumentation.disable();
+    propagation.disable();
+    await close(server);
+  });
+  beforeEach(() => {
+    disableByDefault('otel:http');
+    exporter.reset();
+    traceparents.length = 0;
+  });
+
+  it('creates no span and injects no traceparent while otel:http is dormant', async () => {
+    expect(await get('/a')).to.equal('hello /a');
+    expect(await get('/b')).to.equal('hello /b');
+    expect(kinds()).to.deep.equal([]);
+    expect(traceparents).to.deep.equal([undefined, undefined]);
+  });
+
+  it('traces the client call made where the group is enabled; the server request, not enabled, stays untraced', async () => {
+    expect(await withGroupsEnabled('otel:http', () => get('/c'))).to.equal('hello /c');
+    expect(kinds()).to.deep.equal([SpanKind.CLIENT]);
+    const [client] = exporter.getFinishedSpans();
+    expect(client.attributes).to.include({ 'http.request.method': 'GET', 'http.response.status_code': 200 });
+    expect(traceparents[0]).to.include(client.spanContext().spanId);
+  });
+
+  it('traces both sides, server as child of client, while enabled process-wide; nothing once disabled', async () => {
+    alwaysEnable('otel:http');
+    await get('/d');
+    disableByDefault('otel:http');
+    await get('/e');
+    expect(kinds()).to.deep.equal([SpanKind.SERVER, SpanKind.CLIENT].sort());
+    const client = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.CLIENT);
+    const serverSpan = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER);
+    expect(serverSpan?.parentSpanContext?.spanId).to.equal(client?.spanContext().spanId);
+    expect(traceparents[1]).to.equal(undefined);
+  });
+});
