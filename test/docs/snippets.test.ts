@@ -411,6 +411,78 @@ const SPECS: Record<string, Spec> = {
     },
   },
 
+  'dormant OpenTelemetry: dormant() in NodeSDK, groups listed and switched': {
+    snippets: ['otel-dormant-code'],
+    async check(blocks, app) {
+      // What the page says the block leaves behind: otel:pg always enabled, the HTTP instrumentation under `outbound`.
+      const report = [
+        "import { listGroups as listGroupsAfterSnippet } from 'dynamic-hooks';",
+        'console.log(JSON.stringify(listGroupsAfterSnippet().map(({ name, alwaysEnabled }) => ({ name, alwaysEnabled }))));',
+        'void sdk.shutdown();',
+      ].join('\n');
+      const run = await app.node(
+        ['--import', 'tsx', app.write('dormant.mts', `${code(blocks, 'otel-dormant-code')}\n${report}\n`)],
+        { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+      );
+      expectSuccess(run);
+      const groups = JSON.parse(run.stdout.trim().split('\n').pop() ?? '') as {
+        name: string;
+        alwaysEnabled: boolean;
+      }[];
+      expect(groups).to.deep.include({ name: 'otel:pg', alwaysEnabled: true });
+      expect(groups).to.deep.include({ name: 'outbound', alwaysEnabled: false });
+    },
+  },
+
+  'dormant OpenTelemetry: the zero-code command; only a debug request gets OpenTelemetry spans': {
+    snippets: ['otel-dormant-zero-code'],
+    async check(blocks, app) {
+      const receiver = await collector(app);
+      const upstream = http.createServer((_req, res) => res.end('upstream\n'));
+      try {
+        const upstreamUrl = await listen(upstream);
+        const port = await app.port(3000);
+        // An app whose requests call another service: OpenTelemetry's http client instrumentation has work to do.
+        app.write(
+          'app.js',
+          `const http = require('node:http');
+http.createServer((req, res) => {
+  http.get(process.env.NEXT_URL, (up) => up.resume().on('end', () => res.end('hello\\n')));
+}).listen(Number(process.env.PORT));
+`,
+        );
+        const shell = new ShellSession(app, code(blocks, 'otel-dormant-zero-code'), {
+          PORT: String(port),
+          NEXT_URL: upstreamUrl,
+          // The block sends to the default endpoint; here, to the test's receiver, as OTLP/JSON.
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.tracesUrl,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_METRICS_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+        });
+        const server = shell.start(
+          /^DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS=all node --require dynamic-hooks\/register app\.js$/,
+        );
+        await server.listening(port);
+        const plain = await fetch(`http://127.0.0.1:${port}/plain`).catch((error: unknown) => {
+          throw new Error(`${String(error)}\n${server.describe()}`);
+        });
+        expect(await plain.text()).to.equal('hello\n');
+        const { output } = await debugRequest(`http://127.0.0.1:${port}/debugged`);
+        const traceId = output?.trace_id;
+        expect(traceId, server.describe()).to.match(/^[0-9a-f]{32}$/);
+        await stopServer(server);
+        shell.done();
+        const otelSpans = receiver.spans.filter((span) => span.scopeName === '@opentelemetry/instrumentation-http');
+        expect(otelSpans, 'spans of the dormant http instrumentation').to.not.be.empty;
+        expect(new Set(otelSpans.map((span) => span.traceId))).to.deep.equal(new Set([traceId]));
+      } finally {
+        await close(upstream);
+        await receiver.stop();
+      }
+    },
+  },
+
   'debug rules: debugRulesFromFlags with a context hook and a targeting key': {
     snippets: ['debug-rules-code'],
     async check(blocks, app) {
