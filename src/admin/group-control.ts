@@ -1,4 +1,6 @@
+import { diag } from '@opentelemetry/api';
 import { alwaysEnable, disableByDefault, listGroups, type GroupInfo } from '../core/groups';
+import type { AdminOp, OpResult } from './cluster-protocol';
 
 /** The group named `name` if the process knows it (as `listGroups()` lists it). */
 export function findGroupInfo(name: string): GroupInfo | undefined {
@@ -28,4 +30,27 @@ export function readSwitch(body: unknown): { alwaysEnabled: boolean } | { error:
   const value = (body as { alwaysEnabled?: unknown }).alwaysEnabled;
   if (keys.length !== 1 || keys[0] !== 'alwaysEnabled' || typeof value !== 'boolean') return { error };
   return { alwaysEnabled: value };
+}
+
+/** Logs a switch as the admin endpoint does: `group "x" alwaysEnabled false -> true (PUT from 127.0.0.1)`. */
+export function logChange(name: string, change: GroupChange, via: string): void {
+  const { before, after } = change;
+  const transition =
+    before.alwaysEnabled === after.alwaysEnabled
+      ? `stays ${after.alwaysEnabled}`
+      : `${before.alwaysEnabled} -> ${after.alwaysEnabled}`;
+  diag.info(`dynamic-hooks admin: group ${JSON.stringify(name)} alwaysEnabled ${transition} (${via})`);
+}
+
+/** Runs one admin operation on this process's groups (a switch is logged). */
+export function performLocally(op: AdminOp): OpResult {
+  if (op.action === 'list') return { groups: listGroups() };
+  if (op.action === 'get') {
+    const group = findGroupInfo(op.group);
+    return group === undefined ? { unknownGroup: op.group } : { group };
+  }
+  const change = setAlwaysEnabled(op.group, op.alwaysEnabled);
+  if (change === undefined) return { unknownGroup: op.group };
+  logChange(op.group, change, op.via);
+  return { group: change.after };
 }
