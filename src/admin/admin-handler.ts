@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBearerToken } from './bearer-token';
 import { findGroupInfo, logChange, readSwitch, setAlwaysEnabled } from './group-control';
@@ -8,7 +9,8 @@ import { readJsonBody } from './request-body';
 import { ALLOWED_METHODS, matchRoute, pathUnderBase, type Route } from './routes';
 import { clusterReply } from './cluster-answer';
 import type { AdminOp } from './cluster-protocol';
-import { askWorkers, isClusterWorker, thisWorker } from './cluster-worker';
+import { collectFromWorkers, connectedWorkers } from './cluster-relay';
+import { askWorkers, isClusterWorker, thisWorker, type ClusterAnswer } from './cluster-worker';
 import { listGroups } from '../core/groups';
 
 /**
@@ -93,8 +95,9 @@ async function handle(settings: AdminSettings, req: IncomingMessage, res: Server
     refuse(405, `${method} is not allowed here`, { allow: allowed.join(', ') });
     return;
   }
-  if (settings.cluster && isClusterWorker()) {
-    await answerForCluster(settings, req, res, path, route, refuse);
+  const role = settings.cluster ? clusterRole() : undefined;
+  if (role !== undefined) {
+    await answerForCluster(settings, req, res, path, route, refuse, role);
     return;
   }
   if (route.kind === 'list') {
@@ -140,6 +143,12 @@ async function wantedSwitch(
  * Under node:cluster: the operation runs on every worker through the
  * primary's relay, and the answer has one entry per worker.
  */
+function clusterRole(): 'worker' | 'primary' | undefined {
+  if (isClusterWorker()) return 'worker';
+  return cluster.isPrimary && connectedWorkers().length > 0 ? 'primary' : undefined;
+}
+
+/** Answers for every worker of the cluster (see {@link clusterReply}). */
 async function answerForCluster(
   settings: AdminSettings,
   req: IncomingMessage,
@@ -147,6 +156,7 @@ async function answerForCluster(
   path: string,
   route: Route & { kind: 'list' | 'group' | 'switch' },
   refuse: (status: number, message: string) => void,
+  role: 'worker' | 'primary',
 ): Promise<void> {
   const method = req.method ?? 'GET';
   let op: AdminOp;
@@ -163,10 +173,14 @@ async function answerForCluster(
       action: 'set',
       group: route.name,
       alwaysEnabled: wanted,
-      via: `${method} from ${client}, worker ${thisWorker().worker}`,
+      via: `${method} from ${client}, ${role === 'worker' ? `worker ${thisWorker().worker}` : 'primary'}`,
     };
   }
-  const reply = clusterReply(op, await askWorkers(op, settings.clusterTimeoutMs));
+  const answer: ClusterAnswer =
+    role === 'worker'
+      ? await askWorkers(op, settings.clusterTimeoutMs)
+      : { relayed: true, workers: await collectFromWorkers(op, settings.clusterTimeoutMs) };
+  const reply = clusterReply(op, answer);
   if (reply.body.error !== undefined) {
     diag.warn(`${LOG_PREFIX} ${method} ${logPath(path, settings)}: ${reply.status} ${reply.body.error}`);
   }

@@ -66,7 +66,9 @@ export interface AppliedMessage {
 export type RelayAnswer =
   | { readonly type: 'accepted'; readonly id: string }
   | { readonly type: 'response'; readonly id: string; readonly workers: readonly WorkerAnswer[] }
-  | { readonly type: 'refused'; readonly id: string; readonly error: string };
+  | { readonly type: 'refused'; readonly id: string; readonly error: string }
+  /** The primary's own admin endpoint, when it serves one. */
+  | { readonly type: 'endpoint'; readonly id: string; readonly url?: string };
 
 /** Wraps a message for the channel. */
 export function envelope<T extends object>(message: T): T & { readonly [TAG]: number } {
@@ -112,6 +114,12 @@ export function readRequest(message: unknown): RelayRequest | undefined {
   return op === undefined ? undefined : { type: 'request', id: m.id, timeoutMs, op };
 }
 
+/** The id of a worker's question "does the primary serve the admin endpoint?", or undefined. */
+export function readEndpointQuery(message: unknown): string | undefined {
+  const m = ours(message);
+  return m?.type === 'endpoint?' && isId(m.id) ? m.id : undefined;
+}
+
 /** A checked copy of the primary's `apply`, or undefined. */
 export function readApply(message: unknown): ApplyMessage | undefined {
   const m = ours(message);
@@ -133,6 +141,11 @@ export function readRelayAnswer(message: unknown): RelayAnswer | undefined {
   const m = ours(message);
   if (m === undefined || !isId(m.id)) return undefined;
   if (m.type === 'accepted') return { type: 'accepted', id: m.id };
+  if (m.type === 'endpoint') {
+    return typeof m.url === 'string' && m.url.length <= 2048
+      ? { type: 'endpoint', id: m.id, url: m.url }
+      : { type: 'endpoint', id: m.id };
+  }
   if (m.type === 'refused' && typeof m.error === 'string') return { type: 'refused', id: m.id, error: m.error };
   if (m.type !== 'response' || !Array.isArray(m.workers)) return undefined;
   const workers: WorkerAnswer[] = [];

@@ -4,6 +4,7 @@ import {
   envelope,
   isTagged,
   readApplied,
+  readEndpointQuery,
   readRequest,
   type AdminOp,
   type OpResult,
@@ -20,7 +21,8 @@ export interface AdminRelay {
   close(): void;
 }
 
-const RELAY = Symbol.for('dynamic-hooks.admin.relay');
+// Versioned: another copy of the library in the process shares the relay only if it speaks the same protocol.
+const RELAY = Symbol.for('dynamic-hooks.admin.relay.v1');
 const registry = globalThis as { [RELAY]?: Relay };
 
 /**
@@ -44,6 +46,11 @@ export function relayAdminToWorkers(): AdminRelay {
   if (cluster.isWorker) {
     throw new Error('relayAdminToWorkers() belongs in the cluster primary; in a worker, start the admin endpoint');
   }
+  return theRelay();
+}
+
+/** The process's relay, started on first use. */
+function theRelay(): Relay {
   let relay = registry[RELAY];
   if (relay === undefined) {
     relay = new Relay();
@@ -58,12 +65,18 @@ class Relay implements AdminRelay {
   private readonly inFlight = new Map<number, number>();
   private readonly collections = new Map<string, Collection>();
   private readonly warned = new Set<number>();
+  private endpoint: Promise<string | undefined> = Promise.resolve(undefined);
 
   private readonly onMessage = (worker: Worker, message: unknown): void => {
     if (!isTagged(message)) return;
     const request = readRequest(message);
     if (request !== undefined) {
       this.relay(worker, request);
+      return;
+    }
+    const query = readEndpointQuery(message);
+    if (query !== undefined) {
+      this.answerEndpointQuery(worker, query);
       return;
     }
     const applied = readApplied(message);
@@ -95,6 +108,32 @@ class Relay implements AdminRelay {
     for (const collection of [...this.collections.values()]) collection.finish('the relay was closed');
   }
 
+  /** Runs `op` on every connected worker; resolves with each one's answer (or why none) within `timeoutMs`. */
+  collect(op: AdminOp, timeoutMs: number): Promise<WorkerAnswer[]> {
+    this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER;
+    const id = `r${process.pid}-${this.sequence}`;
+    const targets = connectedWorkers();
+    return new Promise((resolve) => {
+      const collection = new Collection(targets, timeoutMs, (workers) => {
+        this.collections.delete(id);
+        resolve(workers);
+      });
+      this.collections.set(id, collection);
+      const apply = rebuild(op);
+      for (const worker of targets) {
+        send(worker, { type: 'apply', id, op: apply }, (error) => {
+          collection.fail(worker, `could not be reached: ${error}`);
+        });
+      }
+      collection.checkDone();
+    });
+  }
+
+  /** Records the URL of the primary's own admin endpoint, for workers that ask (see `askPrimaryEndpoint`). */
+  serveEndpoint(url: Promise<string | undefined>): void {
+    this.endpoint = url;
+  }
+
   private relay(origin: Worker, request: RelayRequest): void {
     const count = this.inFlight.get(origin.id) ?? 0;
     if (count >= MAX_IN_FLIGHT_PER_WORKER) {
@@ -107,27 +146,40 @@ class Relay implements AdminRelay {
     }
     this.inFlight.set(origin.id, count + 1);
     send(origin, { type: 'accepted', id: request.id });
-    this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER;
-    const id = `r${process.pid}-${this.sequence}`;
-    const targets = Object.values(cluster.workers ?? {}).filter(
-      (worker): worker is Worker => worker !== undefined && worker.isConnected(),
-    );
-    const collection = new Collection(targets, request.timeoutMs, (workers) => {
-      this.collections.delete(id);
+    void this.collect(request.op, request.timeoutMs).then((workers) => {
       const left = (this.inFlight.get(origin.id) ?? 1) - 1;
       if (left > 0) this.inFlight.set(origin.id, left);
       else this.inFlight.delete(origin.id);
       send(origin, { type: 'response', id: request.id, workers });
     });
-    this.collections.set(id, collection);
-    const apply = rebuild(request.op);
-    for (const worker of targets) {
-      send(worker, { type: 'apply', id, op: apply }, (error) => {
-        collection.fail(worker, `could not be reached: ${error}`);
-      });
-    }
-    collection.checkDone();
   }
+
+  private answerEndpointQuery(origin: Worker, id: string): void {
+    void this.endpoint.then(
+      (url) => send(origin, { type: 'endpoint', id, ...(url === undefined ? {} : { url }) }),
+      () => send(origin, { type: 'endpoint', id }),
+    );
+  }
+}
+
+/** The workers the relay asks: every connected one. */
+export function connectedWorkers(): Worker[] {
+  return Object.values(cluster.workers ?? {}).filter(
+    (worker): worker is Worker => worker !== undefined && worker.isConnected(),
+  );
+}
+
+/**
+ * In the primary: runs `op` on every worker through the relay (installed
+ * if it is not), as the admin endpoint of a primary with workers does.
+ */
+export function collectFromWorkers(op: AdminOp, timeoutMs: number): Promise<WorkerAnswer[]> {
+  return theRelay().collect(op, timeoutMs);
+}
+
+/** In the primary: tells workers that ask that the primary serves the admin endpoint at `url`. */
+export function announcePrimaryEndpoint(url: Promise<string | undefined>): void {
+  if (!cluster.isWorker) theRelay().serveEndpoint(url);
 }
 
 /** The answers to one relayed operation, in the order of the workers asked. */

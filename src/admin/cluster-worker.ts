@@ -21,7 +21,7 @@ export type ClusterAnswer =
   | { readonly relayed: false; readonly reason: string; readonly workers: readonly WorkerAnswer[] }
   | { readonly refused: string };
 
-const AGENT = Symbol.for('dynamic-hooks.admin.cluster-worker');
+const AGENT = Symbol.for('dynamic-hooks.admin.cluster-worker.v1');
 const registry = globalThis as { [AGENT]?: WorkerAgent };
 
 /** True in a node:cluster worker that can talk to its primary. */
@@ -80,6 +80,25 @@ export async function askWorkers(op: AdminOp, timeoutMs: number): Promise<Cluste
     if (last?.type === 'response') return { relayed: true, workers: last.workers };
     if (last?.type === 'refused') return { refused: last.error };
     return { refused: `the cluster primary's relay did not answer within ${timeoutMs + RELAY_MARGIN_MS} ms` };
+  } finally {
+    answers.stop();
+  }
+}
+
+/**
+ * In a cluster worker: the URL of the admin endpoint the primary serves,
+ * or undefined when it serves none or no relay answers within `timeoutMs`.
+ */
+export async function askPrimaryEndpoint(timeoutMs: number): Promise<string | undefined> {
+  if (!isClusterWorker() || !process.connected) return undefined;
+  installWorkerAgent();
+  const agent = registry[AGENT] as WorkerAgent;
+  const id = agent.nextId();
+  const answers = agent.listen(id);
+  try {
+    if ((await agent.send({ type: 'endpoint?', id })) !== undefined) return undefined;
+    const answer = await answers.next(timeoutMs);
+    return answer?.type === 'endpoint' ? answer.url : undefined;
   } finally {
     answers.stop();
   }

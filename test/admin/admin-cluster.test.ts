@@ -11,6 +11,7 @@ import { adminRequest, putGroup } from './admin-client';
 
 const TOKEN = 'cluster-admin-token-81b2';
 const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/cluster/admin-cluster.ts');
+const ZERO_CODE_FIXTURE = join(PROJECT_ROOT, 'test/fixtures/cluster/zero-code-cluster.cjs');
 
 interface WorkerEntry {
   worker: number;
@@ -35,14 +36,27 @@ class ClusterApp {
   private child: ChildProcess | undefined;
   appUrl = '';
   adminUrl = '';
+  adminPort = 0;
 
-  async start(env: Record<string, string> = {}): Promise<void> {
+  async start(
+    env: Record<string, string> = {},
+    args: readonly string[] = ['--require', 'tsx', FIXTURE],
+  ): Promise<void> {
     const [appPort, adminPort] = [await freePort(), await freePort()];
+    this.adminPort = adminPort;
     this.appUrl = `http://127.0.0.1:${appPort}/`;
     this.adminUrl = `http://127.0.0.1:${adminPort}/dynamic-hooks`;
-    const child = spawn(process.execPath, ['--require', 'tsx', FIXTURE], {
+    const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, APP_PORT: String(appPort), ADMIN_PORT: String(adminPort), ADMIN_TOKEN: TOKEN, ...env },
+      env: {
+        ...process.env,
+        APP_PORT: String(appPort),
+        ADMIN_PORT: String(adminPort),
+        DYNAMIC_HOOKS_ADMIN_PORT: String(adminPort),
+        OTEL_LOG_LEVEL: 'info',
+        ADMIN_TOKEN: TOKEN,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -197,6 +211,31 @@ describe('admin endpoint under node:cluster (2 real workers)', function () {
       const probed = await app.probeEachWorker();
       expect(probed.get(only.worker)).to.equal(true);
       expect([...probed.values()].filter((on) => on)).to.have.length(1);
+    });
+  });
+
+  describe('zero-code: node --require dynamic-hooks/register in the primary and the workers', () => {
+    const app = new ClusterApp();
+    before(() =>
+      app.start({ OTEL_TRACES_EXPORTER: 'none', DYNAMIC_HOOKS_ADMIN_TOKEN: TOKEN }, [
+        '--require',
+        join(PROJECT_ROOT, 'dist/src/register/index.js'),
+        ZERO_CODE_FIXTURE,
+      ]),
+    );
+    after(() => app.stop());
+
+    it('the primary serves the endpoint and switches every worker; no worker fails to listen', async () => {
+      // Set here, as the primary reads it: the fixture knows nothing of the port.
+      const reply = await putGroup(app.adminUrl, 'timing', { alwaysEnabled: true }, TOKEN);
+      expect(reply.status, reply.body).to.equal(200);
+      const workers = workersOf(reply.json());
+      expect(workers.map((w) => [w.worker, w.pid])).to.deep.equal([...app.workers].sort((a, b) => a[0] - b[0]));
+      for (const worker of workers) expect(worker.group).to.include({ name: 'timing', alwaysEnabled: true });
+      expect(app.output).to.match(/group "timing" alwaysEnabled false -> true \(PUT from 127\.0\.0\.1, primary\)/);
+      expect(app.output).to.not.match(/admin endpoint not started/);
+      const off = await putGroup(app.adminUrl, 'timing', { alwaysEnabled: false }, TOKEN);
+      expect(off.status, off.body).to.equal(200);
     });
   });
 });
