@@ -70,6 +70,12 @@ export type RelayAnswer =
   /** The primary's own admin endpoint, when it serves one. */
   | { readonly type: 'endpoint'; readonly id: string; readonly url?: string };
 
+/** Switches the relay remembers and sends to a worker that starts later: `[group, alwaysEnabled]`. */
+export type Switches = readonly (readonly [string, boolean])[];
+
+/** At most this many remembered switches (a group name each) travel to a starting worker. */
+export const MAX_REMEMBERED_SWITCHES = 1024;
+
 /** Wraps a message for the channel. */
 export function envelope<T extends object>(message: T): T & { readonly [TAG]: number } {
   return { [TAG]: PROTOCOL_VERSION, ...message };
@@ -112,6 +118,28 @@ export function readRequest(message: unknown): RelayRequest | undefined {
   if (timeoutMs < MIN_TIMEOUT_MS || timeoutMs > MAX_TIMEOUT_MS) return undefined;
   const op = readOp(m.op);
   return op === undefined ? undefined : { type: 'request', id: m.id, timeoutMs, op };
+}
+
+/** True for a starting worker's `hello`. */
+export function isHello(message: unknown): boolean {
+  return ours(message)?.type === 'hello';
+}
+
+/** A checked copy of the primary's `restore` (switches made before this worker started), or undefined. */
+export function readRestore(message: unknown): Switches | undefined {
+  const m = ours(message);
+  if (m?.type !== 'restore' || !Array.isArray(m.switches)) return undefined;
+  const entries = m.switches as unknown[];
+  if (entries.length > MAX_REMEMBERED_SWITCHES) return undefined;
+  const switches: [string, boolean][] = [];
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length !== 2) return undefined;
+    const [group, on] = entry as unknown[];
+    if (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP_NAME) return undefined;
+    if (typeof on !== 'boolean') return undefined;
+    switches.push([group, on]);
+  }
+  return switches;
 }
 
 /** The id of a worker's question "does the primary serve the admin endpoint?", or undefined. */

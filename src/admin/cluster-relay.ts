@@ -2,7 +2,9 @@ import { diag } from '@opentelemetry/api';
 import cluster, { type Worker } from 'node:cluster';
 import {
   envelope,
+  isHello,
   isTagged,
+  MAX_REMEMBERED_SWITCHES,
   readApplied,
   readEndpointQuery,
   readRequest,
@@ -66,12 +68,18 @@ class Relay implements AdminRelay {
   private readonly collections = new Map<string, Collection>();
   private readonly warned = new Set<number>();
   private endpoint: Promise<string | undefined> = Promise.resolve(undefined);
+  /** The last switch of each group that some worker applied, for workers that start later. */
+  private readonly remembered = new Map<string, boolean>();
 
   private readonly onMessage = (worker: Worker, message: unknown): void => {
     if (!isTagged(message)) return;
     const request = readRequest(message);
     if (request !== undefined) {
       this.relay(worker, request);
+      return;
+    }
+    if (isHello(message)) {
+      if (this.remembered.size > 0) send(worker, { type: 'restore', switches: [...this.remembered] });
       return;
     }
     const query = readEndpointQuery(message);
@@ -116,6 +124,8 @@ class Relay implements AdminRelay {
     return new Promise((resolve) => {
       const collection = new Collection(targets, timeoutMs, (workers) => {
         this.collections.delete(id);
+        if (op.action === 'set' && workers.some((worker) => 'group' in worker))
+          this.remember(op.group, op.alwaysEnabled);
         resolve(workers);
       });
       this.collections.set(id, collection);
@@ -132,6 +142,15 @@ class Relay implements AdminRelay {
   /** Records the URL of the primary's own admin endpoint, for workers that ask (see `askPrimaryEndpoint`). */
   serveEndpoint(url: Promise<string | undefined>): void {
     this.endpoint = url;
+  }
+
+  private remember(group: string, on: boolean): void {
+    this.remembered.delete(group);
+    this.remembered.set(group, on);
+    if (this.remembered.size > MAX_REMEMBERED_SWITCHES) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest !== undefined) this.remembered.delete(oldest);
+    }
   }
 
   private relay(origin: Worker, request: RelayRequest): void {

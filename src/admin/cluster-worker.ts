@@ -1,10 +1,11 @@
 import cluster from 'node:cluster';
-import { performLocally } from './group-control';
+import { performLocally, restoreSwitches } from './group-control';
 import {
   envelope,
   isTagged,
   readApply,
   readRelayAnswer,
+  readRestore,
   type AdminOp,
   type RelayAnswer,
   type WorkerAnswer,
@@ -45,6 +46,8 @@ export function installWorkerAgent(): void {
   const agent = new WorkerAgent();
   registry[AGENT] = agent;
   process.on('message', agent.onMessage);
+  // The relay answers with the switches made before this worker started.
+  void agent.send({ type: 'hello' });
 }
 
 /**
@@ -120,6 +123,11 @@ class WorkerAgent {
     const apply = readApply(message);
     if (apply !== undefined) {
       void this.send({ type: 'applied', id: apply.id, result: performLocally(apply.op) });
+      return;
+    }
+    const restore = readRestore(message);
+    if (restore !== undefined) {
+      restoreSwitches(restore);
       return;
     }
     const answer = readRelayAnswer(message);

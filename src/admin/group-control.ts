@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { alwaysEnable, disableByDefault, listGroups, type GroupInfo } from '../core/groups';
-import type { AdminOp, OpResult } from './cluster-protocol';
+import type { AdminOp, OpResult, Switches } from './cluster-protocol';
 
 /** The group named `name` if the process knows it (as `listGroups()` lists it). */
 export function findGroupInfo(name: string): GroupInfo | undefined {
@@ -53,4 +53,25 @@ export function performLocally(op: AdminOp): OpResult {
   if (change === undefined) return { unknownGroup: op.group };
   logChange(op.group, change, op.via);
   return { group: change.after };
+}
+
+/**
+ * Applies the switches the cluster's relay remembers, in a worker that
+ * started after they were made: each is logged, and a group this worker
+ * has not hooked yet is switched all the same (another worker knew it).
+ */
+export function restoreSwitches(switches: Switches): void {
+  for (const [name, on] of switches) {
+    const before = findGroupInfo(name);
+    if (on) alwaysEnable(name);
+    else disableByDefault(name);
+    const after = findGroupInfo(name);
+    if (before !== undefined && after !== undefined)
+      logChange(name, { before, after }, 'restored from the cluster primary');
+    else if (after !== undefined) {
+      diag.info(
+        `dynamic-hooks admin: group ${JSON.stringify(name)} alwaysEnabled ${String(on)} (restored from the cluster primary)`,
+      );
+    }
+  }
 }

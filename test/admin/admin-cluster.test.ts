@@ -74,6 +74,17 @@ class ClusterApp {
     return this.workers.size;
   }
 
+  /** Waits for a worker started after the first two; resolves with its id. */
+  async nextWorker(): Promise<number> {
+    const known = this.workers.size;
+    const deadline = Date.now() + 30_000;
+    while (this.readyWorkers() === known) {
+      if (Date.now() > deadline) throw new Error(`no new worker:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return Math.max(...this.workers.keys());
+  }
+
   /** What the application answers, from each worker: requests until both have answered. */
   async probeEachWorker(): Promise<Map<number, boolean>> {
     const seen = new Map<number, boolean>();
@@ -149,6 +160,30 @@ describe('admin endpoint under node:cluster (2 real workers)', function () {
       const bad = await putGroup(app.adminUrl, 'cluster_probe', { on: true }, TOKEN);
       expect(bad.status).to.equal(400);
       expect([...(await app.probeEachWorker()).values()]).to.deep.equal([false, false]);
+    });
+  });
+
+  describe('a worker forked after a switch (a restart after a crash)', () => {
+    it('starts with the switches the relay remembers', async () => {
+      const app = new ClusterApp();
+      try {
+        await app.start({ RESPAWN: '1' });
+        const on = await putGroup(app.adminUrl, 'cluster_probe', { alwaysEnabled: true }, TOKEN);
+        expect(on.status, on.body).to.equal(200);
+        const [, victim] = [...app.workers].sort((a, b) => a[0] - b[0]);
+        process.kill(victim[1], 'SIGKILL');
+        const fresh = await app.nextWorker();
+        expect(fresh).to.not.equal(victim[0]);
+        let probed: boolean | undefined;
+        for (let i = 0; i < 100 && probed === undefined; i++) {
+          const reply = JSON.parse((await send(app.appUrl)).body) as { worker: number; probed: boolean };
+          if (reply.worker === fresh) probed = reply.probed;
+        }
+        expect(probed).to.equal(true);
+        expect(app.output).to.match(/group "cluster_probe" alwaysEnabled .*\(restored from the cluster primary\)/);
+      } finally {
+        await app.stop();
+      }
     });
   });
 
