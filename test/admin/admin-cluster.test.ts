@@ -150,6 +150,26 @@ describe('admin endpoint under node:cluster (2 real workers)', function () {
       );
     });
 
+    it('adds no listener per request, in the workers', async () => {
+      const listeners = async () => {
+        const seen = new Map<number, number>();
+        for (let i = 0; i < 100 && seen.size < 2; i++) {
+          const reply = JSON.parse((await send(app.appUrl)).body) as { worker: number; listeners: number };
+          seen.set(reply.worker, reply.listeners);
+        }
+        return [...seen].sort((a, b) => a[0] - b[0]);
+      };
+      const before = await listeners();
+      for (let i = 0; i < 10; i++) {
+        expect((await putGroup(app.adminUrl, 'cluster_probe', { alwaysEnabled: i % 2 === 0 }, TOKEN)).status).to.equal(
+          200,
+        );
+        expect((await adminRequest(`${app.adminUrl}/groups`, { token: TOKEN })).status).to.equal(200);
+      }
+      await putGroup(app.adminUrl, 'cluster_probe', { alwaysEnabled: false }, TOKEN);
+      expect(await listeners()).to.deep.equal(before);
+    });
+
     it('an unknown group is a 404 from every worker, and refusals stay local', async () => {
       const unknown = await putGroup(app.adminUrl, 'no_such_group', { alwaysEnabled: true }, TOKEN);
       expect(unknown.status).to.equal(404);
@@ -217,9 +237,13 @@ describe('admin endpoint under node:cluster (2 real workers)', function () {
         const [first, second] = workersOf(reply.json());
         expect(first.group).to.include({ alwaysEnabled: true });
         expect(second.error).to.match(/no answer within 500 ms/);
-        // The stalled worker applies it late; the next listing shows both switched.
-        await new Promise((resolve) => setTimeout(resolve, 3_000));
-        const list = await adminRequest(`${app.adminUrl}/groups/hang_on_switch`, { token: TOKEN });
+        // The stalled worker applies it late: once it is free again, both list it switched.
+        const deadline = Date.now() + 15_000;
+        let list = await adminRequest(`${app.adminUrl}/groups/hang_on_switch`, { token: TOKEN });
+        while (list.status !== 200 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          list = await adminRequest(`${app.adminUrl}/groups/hang_on_switch`, { token: TOKEN });
+        }
         expect(list.status, list.body).to.equal(200);
         for (const worker of workersOf(list.json())) expect(worker.group).to.include({ alwaysEnabled: true });
       } finally {
