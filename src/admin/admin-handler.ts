@@ -41,6 +41,13 @@ const LOG_PREFIX = 'dynamic-hooks admin:';
  * Changes are logged with `diag.info`, refusals with `diag.warn`; the
  * token is never logged.
  *
+ * Under node:cluster (`options.cluster`, default on), in a worker or in a
+ * primary with workers, every route answers for every worker through the
+ * primary's relay (see {@link relayAdminToWorkers}): `{ "workers": [{
+ * worker, pid, groups | group | error }...] }`, 200 when every worker
+ * answered, 404 when none knows the group, 502 naming the workers not
+ * reached (no relay, exited, no answer within `clusterTimeoutMs`).
+ *
  * @throws TypeError when `options.token` is missing or empty, or `options.basePath` is not a path.
  */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {

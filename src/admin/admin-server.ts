@@ -65,9 +65,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   // Workers that start the endpoint from the environment ask the primary
   // whether it serves it (its port is then taken).
-  if (settings.cluster) {
-    announcePrimaryEndpoint(listening.then(() => urlOf(server, settings.basePath)).catch(() => undefined));
-  }
+  const withdraw = settings.cluster
+    ? announcePrimaryEndpoint(listening.then(() => urlOf(server, settings.basePath)).catch(() => undefined))
+    : () => undefined;
   await listening;
   server.on('error', (error) => {
     diag.error(`dynamic-hooks admin: server error: ${String(error)}`);
@@ -86,7 +86,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     server,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        if (settings.cluster) announcePrimaryEndpoint(Promise.resolve(undefined));
+        withdraw();
         if (!server.listening) {
           resolve();
           return;

@@ -144,6 +144,11 @@ class Relay implements AdminRelay {
     this.endpoint = url;
   }
 
+  /** Forgets the endpoint announced as `url`, unless another one replaced it since. */
+  endpointClosed(url: Promise<string | undefined>): void {
+    if (this.endpoint === url) this.endpoint = Promise.resolve(undefined);
+  }
+
   private remember(group: string, on: boolean): void {
     this.remembered.delete(group);
     this.remembered.set(group, on);
@@ -196,9 +201,14 @@ export function collectFromWorkers(op: AdminOp, timeoutMs: number): Promise<Work
   return theRelay().collect(op, timeoutMs);
 }
 
-/** In the primary: tells workers that ask that the primary serves the admin endpoint at `url`. */
-export function announcePrimaryEndpoint(url: Promise<string | undefined>): void {
-  if (!cluster.isWorker) theRelay().serveEndpoint(url);
+/**
+ * In the primary: tells workers that ask that the primary serves the admin
+ * endpoint at `url`; the function it returns withdraws it.
+ */
+export function announcePrimaryEndpoint(url: Promise<string | undefined>): () => void {
+  if (cluster.isWorker) return () => undefined;
+  theRelay().serveEndpoint(url);
+  return () => registry[RELAY]?.endpointClosed(url);
 }
 
 /** The answers to one relayed operation, in the order of the workers asked. */
