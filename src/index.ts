@@ -7,6 +7,7 @@
  */
 import { hookFunction } from './core/hook-function';
 import { enableGroupsFromEnvironment } from './core/env-groups';
+import { installAdminClusterSupport } from './admin/cluster-setup';
 import { hook, runHook } from './core/named-hooks';
 import {
   alwaysEnable,
@@ -36,6 +37,7 @@ export type { GroupInfo } from './core/groups';
 export type { HookArgs, HookFunctionOptions, HookHandlers, HookMode, HookResult, MaxArgs, Unhook } from './core/types';
 
 enableGroupsFromEnvironment();
+installAdminClusterSupport();
 
 /** Every core function on one object, as Kong's `kong.dynamic_hook`. */
 export const dynamicHook = Object.freeze({
@@ -78,6 +80,7 @@ export type { DebugOtelGroups } from './otel/debug-groups';
 export { createAdminHandler, type AdminHandler } from './admin/admin-handler';
 export { startAdminServer, type AdminServer } from './admin/admin-server';
 export type { AdminHandlerOptions, AdminServerOptions } from './admin/options';
+export { relayAdminToWorkers, type AdminRelay } from './admin/cluster-relay';
 export { debugRulesFromFlags, type DebugRules, type DebugRulesOptions } from './flags/debug-rules';
 export type { FlagContextHook, FlagContextValue } from './flags/evaluation-context';
 export type { OpenFeatureProviderLike } from './flags/provider-source';

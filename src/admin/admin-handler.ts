@@ -1,11 +1,16 @@
 import { diag } from '@opentelemetry/api';
+import cluster from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkBearerToken } from './bearer-token';
-import { findGroupInfo, readSwitch, setAlwaysEnabled } from './group-control';
+import { findGroupInfo, logChange, readSwitch, setAlwaysEnabled } from './group-control';
 import { replyError, replyJson } from './json-reply';
 import { adminSettings, type AdminHandlerOptions, type AdminSettings } from './options';
 import { readJsonBody } from './request-body';
-import { ALLOWED_METHODS, matchRoute, pathUnderBase } from './routes';
+import { ALLOWED_METHODS, matchRoute, pathUnderBase, type Route } from './routes';
+import { clusterReply } from './cluster-answer';
+import type { AdminOp } from './cluster-protocol';
+import { collectFromWorkers, connectedWorkers } from './cluster-relay';
+import { askWorkers, isClusterWorker, thisWorker, type ClusterAnswer } from './cluster-worker';
 import { listGroups } from '../core/groups';
 
 /**
@@ -35,6 +40,13 @@ const LOG_PREFIX = 'dynamic-hooks admin:';
  * change nothing.
  * Changes are logged with `diag.info`, refusals with `diag.warn`; the
  * token is never logged.
+ *
+ * Under node:cluster (`options.cluster`, default on), in a worker or in a
+ * primary with workers, every route answers for every worker through the
+ * primary's relay (see {@link relayAdminToWorkers}): `{ "workers": [{
+ * worker, pid, groups | group | error }...] }`, 200 when every worker
+ * answered, 404 when none knows the group, 502 naming the workers not
+ * reached (no relay, exited, no answer within `clusterTimeoutMs`).
  *
  * @throws TypeError when `options.token` is missing or empty, or `options.basePath` is not a path.
  */
@@ -90,6 +102,11 @@ async function handle(settings: AdminSettings, req: IncomingMessage, res: Server
     refuse(405, `${method} is not allowed here`, { allow: allowed.join(', ') });
     return;
   }
+  const role = settings.cluster ? clusterRole() : undefined;
+  if (role !== undefined) {
+    await answerForCluster(settings, req, res, path, route, refuse, role);
+    return;
+  }
   if (route.kind === 'list') {
     replyJson(res, 200, { groups: listGroups() });
     return;
@@ -103,38 +120,78 @@ async function handle(settings: AdminSettings, req: IncomingMessage, res: Server
     replyJson(res, 200, group);
     return;
   }
-
-  let alwaysEnabled: boolean;
-  if (route.kind === 'switch') {
-    alwaysEnabled = route.alwaysEnabled;
-  } else {
-    const body = await readJsonBody(req);
-    if (!body.ok) {
-      refuse(body.status, body.message);
-      return;
-    }
-    const wanted = readSwitch(body.value);
-    if ('error' in wanted) {
-      refuse(400, wanted.error);
-      return;
-    }
-    alwaysEnabled = wanted.alwaysEnabled;
+  const wanted = await wantedSwitch(route, req);
+  if (typeof wanted !== 'boolean') {
+    refuse(wanted.status, wanted.message);
+    return;
   }
-  const change = setAlwaysEnabled(route.name, alwaysEnabled);
+  const change = setAlwaysEnabled(route.name, wanted);
   if (change === undefined) {
     refuse(404, `no group named ${JSON.stringify(route.name)}`);
     return;
   }
-  const { before, after } = change;
-  const transition =
-    before.alwaysEnabled === after.alwaysEnabled
-      ? `stays ${after.alwaysEnabled}`
-      : `${before.alwaysEnabled} -> ${after.alwaysEnabled}`;
-  diag.info(
-    `${LOG_PREFIX} group ${JSON.stringify(route.name)} alwaysEnabled ${transition} ` +
-      `(${method} from ${req.socket.remoteAddress ?? 'unknown client'})`,
-  );
-  replyJson(res, 200, after);
+  logChange(route.name, change, `${method} from ${req.socket.remoteAddress ?? 'unknown client'}`);
+  replyJson(res, 200, change.after);
+}
+
+/** The switch a `PUT` body or a convenience route asks for, or why it is refused. */
+async function wantedSwitch(
+  route: Route & { kind: 'group' | 'switch' },
+  req: IncomingMessage,
+): Promise<boolean | { status: number; message: string }> {
+  if (route.kind === 'switch') return route.alwaysEnabled;
+  const body = await readJsonBody(req);
+  if (!body.ok) return body;
+  const wanted = readSwitch(body.value);
+  return 'error' in wanted ? { status: 400, message: wanted.error } : wanted.alwaysEnabled;
+}
+
+/**
+ * Under node:cluster: the operation runs on every worker through the
+ * primary's relay, and the answer has one entry per worker.
+ */
+function clusterRole(): 'worker' | 'primary' | undefined {
+  if (isClusterWorker()) return 'worker';
+  return cluster.isPrimary && connectedWorkers().length > 0 ? 'primary' : undefined;
+}
+
+/** Answers for every worker of the cluster (see {@link clusterReply}). */
+async function answerForCluster(
+  settings: AdminSettings,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  route: Route & { kind: 'list' | 'group' | 'switch' },
+  refuse: (status: number, message: string) => void,
+  role: 'worker' | 'primary',
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  let op: AdminOp;
+  if (route.kind === 'list') op = { action: 'list' };
+  else if (method === 'GET' || method === 'HEAD') op = { action: 'get', group: route.name };
+  else {
+    const wanted = await wantedSwitch(route, req);
+    if (typeof wanted !== 'boolean') {
+      refuse(wanted.status, wanted.message);
+      return;
+    }
+    const client = req.socket.remoteAddress ?? 'unknown client';
+    op = {
+      action: 'set',
+      group: route.name,
+      alwaysEnabled: wanted,
+      via: `${method} from ${client}, ${role === 'worker' ? `worker ${thisWorker().worker}` : 'primary'}`,
+    };
+  }
+  const answer: ClusterAnswer =
+    role === 'worker'
+      ? await askWorkers(op, settings.clusterTimeoutMs)
+      : { relayed: true, workers: await collectFromWorkers(op, settings.clusterTimeoutMs) };
+  const reply = clusterReply(op, answer);
+  if (reply.body.error !== undefined) {
+    diag.warn(`${LOG_PREFIX} ${method} ${logPath(path, settings)}: ${reply.status} ${reply.body.error}`);
+  }
+  replyJson(res, reply.status, reply.body);
 }
 
 /** The request's path for the log: base path included, no query string, bounded. */

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopback } from '../timing/client-address';
 import { adminHandler } from './admin-handler';
+import { announcePrimaryEndpoint } from './cluster-relay';
 import { adminSettings, serverAddress, serverLimits, type AdminServerOptions } from './options';
 
 /** A running admin server, from {@link startAdminServer}. */
@@ -55,19 +56,24 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     adminHandler(settings),
   );
   server.maxConnections = limits.maxConnections;
-  await new Promise<void>((resolve, reject) => {
+  const listening = new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
+  // Workers that start the endpoint from the environment ask the primary
+  // whether it serves it (its port is then taken).
+  const withdraw = settings.cluster
+    ? announcePrimaryEndpoint(listening.then(() => urlOf(server, settings.basePath)).catch(() => undefined))
+    : () => undefined;
+  await listening;
   server.on('error', (error) => {
     diag.error(`dynamic-hooks admin: server error: ${String(error)}`);
   });
   const address = server.address() as AddressInfo;
-  const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${hostInUrl}:${address.port}${settings.basePath}`;
+  const url = urlOf(server, settings.basePath);
   if (!isLoopback(address.address)) {
     diag.warn(`dynamic-hooks admin: listening on ${url}, beyond loopback; the token travels in clear text`);
   } else {
@@ -80,6 +86,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     server,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        withdraw();
         if (!server.listening) {
           resolve();
           return;
@@ -91,6 +98,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         server.closeAllConnections();
       }),
   };
+}
+
+function urlOf(server: http.Server, basePath: string): string {
+  const address = server.address() as AddressInfo;
+  const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${hostInUrl}:${address.port}${basePath}`;
 }
 
 /** How often Node looks for connections past their headers or request timeout. */

@@ -1,4 +1,5 @@
 import { describe } from '../core/validate';
+import { MAX_TIMEOUT_MS, MIN_TIMEOUT_MS } from './cluster-protocol';
 
 /** The default path prefix of the admin routes. */
 export const DEFAULT_BASE_PATH = '/dynamic-hooks';
@@ -15,6 +16,18 @@ export interface AdminHandlerOptions {
    * framework already strips a mount path (Express `app.use('/ops', handler)`).
    */
   readonly basePath?: string;
+  /**
+   * In a node:cluster worker: `true` (the default) makes a switch reach
+   * every worker and `GET` answer for every worker, through the relay in
+   * the primary (see `relayAdminToWorkers`); `false` keeps the endpoint to
+   * this worker alone. Outside a cluster worker it changes nothing.
+   */
+  readonly cluster?: boolean;
+  /**
+   * In a node:cluster worker: milliseconds the primary's relay has to
+   * acknowledge a request, and each worker to answer; default 1000.
+   */
+  readonly clusterTimeoutMs?: number;
 }
 
 /** Options of {@link startAdminServer}. */
@@ -58,13 +71,24 @@ export interface AdminSettings {
   readonly token: string;
   /** `''` for the root, otherwise `/segment...` without a trailing slash. */
   readonly basePath: string;
+  /** Relay through the cluster primary when this process is a cluster worker. */
+  readonly cluster: boolean;
+  readonly clusterTimeoutMs: number;
 }
+
+/** Default of {@link AdminHandlerOptions.clusterTimeoutMs}. */
+export const DEFAULT_CLUSTER_TIMEOUT_MS = 1_000;
 
 export function adminSettings(options: unknown): AdminSettings {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`options must be an object with a token, got ${describe(options)}`);
   }
-  const { token, basePath = DEFAULT_BASE_PATH } = options as Record<string, unknown>;
+  const {
+    token,
+    basePath = DEFAULT_BASE_PATH,
+    cluster = true,
+    clusterTimeoutMs = DEFAULT_CLUSTER_TIMEOUT_MS,
+  } = options as Record<string, unknown>;
   if (typeof token !== 'string' || token.length === 0) {
     // Never echo the value: it may be a secret of the wrong type.
     const got = token === '' ? 'an empty string' : token === null ? 'null' : typeof token;
@@ -73,7 +97,18 @@ export function adminSettings(options: unknown): AdminSettings {
   if (typeof basePath !== 'string' || !basePath.startsWith('/') || /[?#\s]/.test(basePath)) {
     throw new TypeError(`options.basePath must be a path that starts with '/', got ${describe(basePath)}`);
   }
-  return { token, basePath: basePath.replace(/\/+$/, '') };
+  if (typeof cluster !== 'boolean') {
+    throw new TypeError(`options.cluster must be a boolean, got ${describe(cluster)}`);
+  }
+  if (typeof clusterTimeoutMs !== 'number' || !Number.isInteger(clusterTimeoutMs)) {
+    throw new TypeError(`options.clusterTimeoutMs must be an integer, got ${describe(clusterTimeoutMs)}`);
+  }
+  if (clusterTimeoutMs < MIN_TIMEOUT_MS || clusterTimeoutMs > MAX_TIMEOUT_MS) {
+    throw new RangeError(
+      `options.clusterTimeoutMs must be from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, got ${clusterTimeoutMs}`,
+    );
+  }
+  return { token, basePath: basePath.replace(/\/+$/, ''), cluster, clusterTimeoutMs };
 }
 
 export function serverAddress(options: AdminServerOptions): { port: number; host: string } {

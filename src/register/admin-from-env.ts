@@ -1,5 +1,10 @@
+import { diag } from '@opentelemetry/api';
 import { startAdminServer, type AdminServer } from '../admin/admin-server';
+import { askPrimaryEndpoint, isClusterWorker } from '../admin/cluster-worker';
 import { tellOperator } from '../timing/logger';
+
+/** How long a cluster worker waits for the primary to say whether it serves the endpoint. */
+const PRIMARY_QUESTION_TIMEOUT_MS = 1_000;
 
 /**
  * Starts the admin endpoint for `dynamic-hooks/register` when
@@ -27,6 +32,16 @@ export async function startAdminFromEnv(env: NodeJS.ProcessEnv = process.env): P
     env.DYNAMIC_HOOKS_ADMIN_HOST === undefined || env.DYNAMIC_HOOKS_ADMIN_HOST === ''
       ? undefined
       : env.DYNAMIC_HOOKS_ADMIN_HOST;
+  if (isClusterWorker()) {
+    // Under `node --require dynamic-hooks/register`, the primary starts the
+    // endpoint first and takes the port; it switches this worker through
+    // its relay.
+    const served = await askPrimaryEndpoint(PRIMARY_QUESTION_TIMEOUT_MS);
+    if (served !== undefined) {
+      diag.info(`dynamic-hooks admin: served by the cluster primary at ${served}; it switches this worker too`);
+      return undefined;
+    }
+  }
   try {
     const admin = await startAdminServer({ token, port, host });
     admin.server.unref();

@@ -23,6 +23,7 @@
  * @packageDocumentation
  * @module dynamic-hooks/register
  */
+import { installAdminClusterSupport } from '../admin/cluster-setup';
 import { startAdminFromEnv } from './admin-from-env';
 import { startFlagsFromEnv } from './flags-from-env';
 import type { Flushable } from './flush-at-exit';
@@ -36,6 +37,8 @@ function start(): Flushable {
   const started = startSdkFromEnv();
   // After the SDK: the timing module's hooks debug the requests rules select.
   startFlagsFromEnv();
+  // In the cluster primary, the relay that makes one admin switch reach every worker.
+  installAdminClusterSupport();
   void startAdminFromEnv();
   return started;
 }

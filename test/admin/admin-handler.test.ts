@@ -66,6 +66,18 @@ describe('admin endpoint: createAdminHandler', () => {
       expect(() => createAdminHandler(undefined as unknown as { token: string })).to.throw(TypeError, /token/);
     });
 
+    it('checks the cluster options, naming them', () => {
+      expect(() => createAdminHandler({ token: TOKEN, cluster: 'yes' as unknown as boolean })).to.throw(
+        TypeError,
+        /options\.cluster must be a boolean/,
+      );
+      expect(() => createAdminHandler({ token: TOKEN, clusterTimeoutMs: 0 })).to.throw(
+        RangeError,
+        /options\.clusterTimeoutMs must be from 1 to 60000/,
+      );
+      expect(() => createAdminHandler({ token: TOKEN, clusterTimeoutMs: 2.5 })).to.throw(TypeError, /clusterTimeoutMs/);
+    });
+
     it('requires basePath to be a path', () => {
       expect(() => createAdminHandler({ token: TOKEN, basePath: 'admin' })).to.throw(TypeError, /options\.basePath/);
       expect(() => createAdminHandler({ token: TOKEN, basePath: '/a?b' })).to.throw(TypeError, /options\.basePath/);

@@ -34,6 +34,15 @@ import {
 } from './snippet-checks';
 import { SnippetApp } from './snippet-app';
 
+/** Polls an asynchronous `check` until it holds. */
+async function eventuallyAsync(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** How one or more marked blocks are run, and what they must do. */
 interface Spec {
   /** The snippet ids (markers) this spec runs. */
@@ -105,6 +114,41 @@ const SPECS: Record<string, Spec> = {
       }
       expect((await get(plain, '/elsewhere')).status).to.equal(404);
       expect((await get(express, '/elsewhere')).status).to.equal(404); // Express's own 404, after next()
+      await stopServer(server);
+    },
+  },
+
+  'admin endpoint under node:cluster: one PUT switches both workers': {
+    snippets: ['admin-cluster'],
+    async check(blocks, app) {
+      const [admin, web] = [await app.port(9470), await app.port(3000)];
+      const server = app.startNode(['--import', 'tsx', app.write('cluster.mts', code(blocks, 'admin-cluster'))], {
+        ADMIN_TOKEN: TOKEN,
+      });
+      await server.listening(admin);
+      const base = `http://127.0.0.1:${admin}/dynamic-hooks/groups`;
+      const headers = { authorization: `Bearer ${TOKEN}` };
+      type Workers = {
+        workers?: { worker: number; groups?: { name: string }[]; group?: { alwaysEnabled: boolean } }[];
+      };
+      // Both workers up, each with its group.
+      await eventuallyAsync(async () => {
+        const list = (await (await fetch(base, { headers })).json()) as Workers;
+        return list.workers?.filter((w) => w.groups?.some((g) => g.name === 'order_audit')).length === 2;
+      }, 'both workers listing order_audit');
+      const put = await fetch(`${base}/order_audit`, {
+        method: 'PUT',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: '{"alwaysEnabled": true}',
+      });
+      const body = (await put.json()) as Workers;
+      expect(put.status, JSON.stringify(body)).to.equal(200);
+      expect(body.workers?.map((w) => w.group?.alwaysEnabled)).to.deep.equal([true, true]);
+      const answers = new Set<string>();
+      for (let i = 0; i < 50 && answers.size < 2; i++) {
+        answers.add(await (await fetch(`http://127.0.0.1:${web}/`, { headers: { connection: 'close' } })).text());
+      }
+      expect([...answers].sort()).to.deep.equal(['worker 1: true\n', 'worker 2: true\n']);
       await stopServer(server);
     },
   },
