@@ -165,7 +165,7 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
  * groups already. Only reached while the group is enabled somewhere, so
  * the dormant path stays one numeric read.
  */
-function isActiveForCall(group: GroupState): boolean {
+export function isActiveForCall(group: GroupState): boolean {
   if (isActive(group)) return true;
   const dispatched = dispatchingDebugScope();
   return dispatched !== undefined && !dispatched.ended && dispatched.held?.includes(group) === true;

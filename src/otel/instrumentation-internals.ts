@@ -94,3 +94,27 @@ export function interceptChannelSubscriptions(
     (fields._channelSubs ??= []).push({ name, unsubscribe });
   };
 }
+
+// Instrumentations that patch no module at all (their `init()` returned no
+// module definition, kept in `InstrumentationBase#_modules`) and subscribe
+// to no channel through `subscribeToChannel` work from inside the library
+// they observe: `@fastify/otel` is a Fastify plugin whose hooks start
+// spans, and which asks the instance's `isEnabled()` on every request and
+// handler call before doing any work.
+
+/** Whether the instance patches no module: its `_modules` list (what `init()` returned) is empty. */
+export function patchesNoModule(instance: object): boolean {
+  const modules = (instance as { _modules?: unknown })._modules;
+  return Array.isArray(modules) && modules.length === 0;
+}
+
+/**
+ * Replaces the instance's `isEnabled()` by `replace(own)`, `own` being
+ * its own bound to it.
+ */
+export function interceptIsEnabled(instance: object, replace: (own: () => boolean) => () => boolean): void {
+  const fields = instance as { isEnabled?: () => boolean };
+  const own = fields.isEnabled;
+  if (typeof own !== 'function') return;
+  fields.isEnabled = replace(own.bind(instance));
+}
