@@ -8,11 +8,13 @@ import {
   interceptChannelSubscriptions,
   interceptIsEnabled,
   interceptPatching,
+  interceptTracer,
   patchesNoModule,
   subscribesToChannels,
   type PatchFactory,
 } from './instrumentation-internals';
 import { otelGroupName } from './group-names';
+import { observedTracer } from './span-observer';
 
 /** Options of {@link dormant} for one instrumentation. */
 export interface DormantOptions {
@@ -134,6 +136,8 @@ function makeDormant<T extends Instrumentation>(instrumentation: T, group: strin
     // Works from inside its library (a Fastify plugin) and asks isEnabled() per call: answer for the call.
     interceptIsEnabled(instrumentation, (own) => () => own() && state.active !== 0 && isActiveForCall(state));
   }
+  // Its spans are shown to the timing module, which puts a debugged request's into its timing tree.
+  interceptTracer(instrumentation, observedTracer);
   dormantUnder.set(instrumentation, group);
   if (enabled) instrumentation.enable();
   return instrumentation;

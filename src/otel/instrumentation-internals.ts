@@ -118,3 +118,29 @@ export function interceptIsEnabled(instance: object, replace: (own: () => boolea
   if (typeof own !== 'function') return;
   fields.isEnabled = replace(own.bind(instance));
 }
+
+// `InstrumentationAbstract` (the base of `InstrumentationBase`) hands the
+// tracer its instrumentations start spans with through the `tracer`
+// accessor of its prototype (over the `_tracer` field that
+// `setTracerProvider` sets); every instrumentation reads `this.tracer`.
+
+/**
+ * Replaces what the instance's `tracer` accessor returns by
+ * `wrap(tracer)`, with an own accessor over the prototype's. Does nothing
+ * if it has none.
+ */
+export function interceptTracer<T>(instance: object, wrap: (tracer: T) => T): void {
+  for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null;) {
+    const getter = Object.getOwnPropertyDescriptor(proto, 'tracer')?.get;
+    if (getter !== undefined) {
+      Object.defineProperty(instance, 'tracer', {
+        configurable: true,
+        get(this: object): T {
+          return wrap(getter.call(this) as T);
+        },
+      });
+      return;
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+}

@@ -10,6 +10,7 @@ import {
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { alwaysEnable, disableByDefault, dormant, fastifyTiming, listGroups, RequestDebugSampler } from '../../src';
+import { nodeAt, type Tree } from '../helpers/debugged';
 import { send } from '../helpers/http';
 import { eventually, timingHarness } from '../helpers/timing-harness';
 
@@ -94,9 +95,11 @@ describe('dormant(): @fastify/otel in a real Fastify server', () => {
   it("records a debugged request's route and handler spans in its trace, and none of the next request's", async () => {
     const debugged = await send(`${url}/orders/42`, { 'X-Request-Debug': '*' });
     expect(JSON.parse(debugged.body)).to.deep.equal({ order: '42' });
-    const { trace_id: traceId } = JSON.parse(debugged.headers['x-request-debug-output'] as string) as {
-      trace_id: string;
-    };
+    const tree = JSON.parse(debugged.headers['x-request-debug-output'] as string) as Tree;
+    const traceId = tree.trace_id as string;
+    // The header's timing tree shows the same: the route's span, the handler's beneath it.
+    expect(nodeAt(tree, 'request')).to.include({ 'http.route': '/orders/:id', 'http.response.status_code': 200 });
+    expect(nodeAt(tree, 'request', 'handler - showOrder').total_time).to.be.a('number');
     await send(`${url}/orders/43`);
     await eventually(() => fastifySpans().some((span) => span.name === 'request'));
     const spans = fastifySpans();

@@ -10,7 +10,7 @@ import {
 import { expect } from 'chai';
 import type * as Pg from 'pg';
 import { alwaysEnable, disableByDefault, dormant, listGroups, RequestDebugSampler } from '../../src';
-import { runInRequest } from '../helpers/debugged';
+import { nodeAt, runInRequest } from '../helpers/debugged';
 import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server';
 import { timingHarness } from '../helpers/timing-harness';
 
@@ -81,6 +81,14 @@ describe('dormant(): PgInstrumentation against a real PostgreSQL, in real reques
     // Its parent is one of the request's timing spans.
     const parents = new Set(spans.map((span) => span.spanContext().spanId));
     expect(parents.has(query.parentSpanContext?.spanId ?? '')).to.equal(true);
+    // And the header's timing tree shows it too, named after the span, with its key attributes.
+    const node = nodeAt(tree, query.name);
+    expect(node).to.include({
+      'db.system.name': 'postgresql',
+      'db.query.text': 'SELECT name FROM items WHERE id = $1',
+      'server.port': server.port,
+    });
+    expect(node.total_time).to.be.a('number').at.least(0);
   });
 
   it('records every request while enabled process-wide, and none once disabled again', async () => {
