@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import http from 'node:http';
+import { nodeAt, type Tree } from '../helpers/debugged';
 import { close, listen, send } from '../helpers/http';
 import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
 import { AppProcess } from '../register/app-process';
@@ -78,7 +79,9 @@ describe("dormant HttpInstrumentation: a debug request's trace starts at its SER
       expect((await send(`${url}/plain-before`)).body).to.equal('upstream');
       const debugged = await send(`${url}/debugged`, { 'X-Request-Debug': '*' });
       expect(debugged.body).to.equal('upstream');
-      const output = JSON.parse(debugged.headers['x-request-debug-output'] as string) as { trace_id: string };
+      const output = JSON.parse(debugged.headers['x-request-debug-output'] as string) as Tree & { trace_id: string };
+      // The header's tree shows OpenTelemetry's client span too, with its key attributes.
+      expect(nodeAt(output, 'GET')).to.include({ 'url.full': `${upstreamUrl}/`, 'http.response.status_code': 200 });
       expect((await send(`${url}/plain-after`)).body).to.equal('upstream');
 
       app.child.kill('SIGTERM');
