@@ -1,18 +1,35 @@
 // Makes sure the real peers the tests talk to are installed before `npm test`
-// runs: redis-server, dnsmasq, openssl (for the TLS tests' certificates) and
-// curl (the documentation's curl commands run in test/docs).
+// runs: redis-server, dnsmasq, PostgreSQL (the dormant pg instrumentation's
+// tests start a throwaway server with initdb), openssl (for the TLS tests'
+// certificates) and curl (the documentation's curl commands run in test/docs).
 // As root with apt-get, it installs the missing ones from Debian; otherwise it
 // prints the one command that does and exits 1, so no test is silently skipped.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Command the tests run -> the Debian package that provides it. */
-const PEERS = { 'redis-server': 'redis-server', dnsmasq: 'dnsmasq-base', openssl: 'openssl', curl: 'curl' };
-const SEARCH = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
+const PEERS = {
+  'redis-server': 'redis-server',
+  dnsmasq: 'dnsmasq-base',
+  initdb: 'postgresql',
+  openssl: 'openssl',
+  curl: 'curl',
+};
+
+/** Debian keeps PostgreSQL's server programs (initdb, postgres) off PATH, in one folder per major version. */
+function postgresBinDirs() {
+  try {
+    return readdirSync('/usr/lib/postgresql').map((version) => join('/usr/lib/postgresql', version, 'bin'));
+  } catch {
+    return [];
+  }
+}
+
+const search = () => [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', ...postgresBinDirs()];
 
 function installed(command) {
-  return SEARCH.some((dir) => {
+  return search().some((dir) => {
     try {
       accessSync(join(dir, command), constants.X_OK);
       return true;

@@ -36,9 +36,16 @@ let wrappersMade = 0;
  * `enabled` is what runs once the group is enabled for the call: by
  * default the site's handlers around the original (`hookFunction`); the
  * dormant OpenTelemetry gate passes the instrumentation's own wrapper, so
- * both share this one dormant path.
+ * both share this one dormant path. `active` is the check made once the
+ * group is enabled somewhere (`isActive`, or the gate's, which also asks
+ * the request being dispatched).
  */
-export function createWrapper(site: HookSite, original = site.original, enabled = hookedCallOf(site)): AnyFunction {
+export function createWrapper(
+  site: HookSite,
+  original = site.original,
+  enabled = hookedCallOf(site),
+  active: typeof isActive = isActive,
+): AnyFunction {
   const source = `
     // dynamic-hooks wrapper #${++wrappersMade}
     return function (...args) {
@@ -56,7 +63,7 @@ export function createWrapper(site: HookSite, original = site.original, enabled 
     // --disallow-code-generation-from-strings: the same wrapper, with shared type feedback.
     factory = sharedWrapper;
   }
-  return factory(site, original, enabled, isActive, Reflect.construct as unknown as Construct);
+  return factory(site, original, enabled, active, Reflect.construct as unknown as Construct);
 }
 
 /** The enabled path of `hookFunction`'s wrappers: the site's handlers around the original. */

@@ -2,15 +2,19 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { groupState } from '../core/group-state';
 import type { AnyFunction } from '../core/hook-site';
 import { checkGroupName, checkObject, describe } from '../core/validate';
-import { gatePatch, retireGate, type PatchCounter } from './gate';
+import { gatePatch, isActiveForCall, retireGate, type PatchCounter } from './gate';
 import { gateChannel } from './channel-gate';
 import {
   interceptChannelSubscriptions,
+  interceptIsEnabled,
   interceptPatching,
+  interceptTracer,
+  patchesNoModule,
   subscribesToChannels,
   type PatchFactory,
 } from './instrumentation-internals';
 import { otelGroupName } from './group-names';
+import { observedTracer } from './span-observer';
 
 /** Options of {@link dormant} for one instrumentation. */
 export interface DormantOptions {
@@ -128,7 +132,12 @@ function makeDormant<T extends Instrumentation>(instrumentation: T, group: strin
   });
   if (subscribesToChannels(instrumentation)) {
     interceptChannelSubscriptions(instrumentation, (name, onMessage) => gateChannel(state, name, onMessage));
+  } else if (patchesNoModule(instrumentation)) {
+    // Works from inside its library (a Fastify plugin) and asks isEnabled() per call: answer for the call.
+    interceptIsEnabled(instrumentation, (own) => () => own() && state.active !== 0 && isActiveForCall(state));
   }
+  // Its spans are shown to the timing module, which puts a debugged request's into its timing tree.
+  interceptTracer(instrumentation, observedTracer);
   dormantUnder.set(instrumentation, group);
   if (enabled) instrumentation.enable();
   return instrumentation;

@@ -5,6 +5,7 @@ import { copyFunctionProperties } from '../core/hook-chain';
 import { HookSite, type AnyFunction } from '../core/hook-site';
 import { isActive, withScopeFrameOf } from '../core/request-scope';
 import { createWrapper } from '../core/wrapper';
+import { dispatchingDebugScope } from '../server/http-server';
 
 const apply = Reflect.apply;
 const construct = Reflect.construct;
@@ -114,7 +115,7 @@ export function gatePatch(
     // eslint-disable-next-line prefer-rest-params
     return runGated(gate, this, arguments, new.target);
   };
-  const gated = createWrapper(site, original, enabled);
+  const gated = createWrapper(site, original, enabled, isActiveForCall);
   copyFunctionProperties(original, gated);
   copyOwnExtras(instrumented, gated);
   gates.set(gated, gate);
@@ -138,7 +139,7 @@ export function retireGate(fn: AnyFunction): void {
 function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
   const { group, counter } = gate;
   if (gate.retired) return call(gate.site.original, thisArg, args, newTarget);
-  const on = group.active !== 0 && isActive(group);
+  const on = group.active !== 0 && isActiveForCall(group);
   const before = counter.patches;
   const outer = caller;
   const active = context.active();
@@ -150,6 +151,24 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
     caller = outer;
     if (!gate.retired) classify(gate, counter.patches !== before);
   }
+}
+
+/**
+ * Whether a gated call runs the instrumentation: its group is enabled
+ * process-wide or in the active context, or it is enabled on the debugged
+ * request being dispatched right now. The latter is how an HTTP server
+ * instrumentation's `Server#emit` wrapper, sitting outside the server
+ * integration's (so called before any request scope is entered), starts
+ * its SERVER span for a debugged request and only for it: the server
+ * integration decided (on `http.server.request.start`, which Node
+ * publishes just before `emit('request')`) and enabled the request's
+ * groups already. Only reached while the group is enabled somewhere, so
+ * the dormant path stays one numeric read.
+ */
+export function isActiveForCall(group: GroupState): boolean {
+  if (isActive(group)) return true;
+  const dispatched = dispatchingDebugScope();
+  return dispatched !== undefined && !dispatched.ended && dispatched.held?.includes(group) === true;
 }
 
 /** After a call: whether the patched function installs others, and so must run whatever the group's state. */

@@ -94,3 +94,53 @@ export function interceptChannelSubscriptions(
     (fields._channelSubs ??= []).push({ name, unsubscribe });
   };
 }
+
+// Instrumentations that patch no module at all (their `init()` returned no
+// module definition, kept in `InstrumentationBase#_modules`) and subscribe
+// to no channel through `subscribeToChannel` work from inside the library
+// they observe: `@fastify/otel` is a Fastify plugin whose hooks start
+// spans, and which asks the instance's `isEnabled()` on every request and
+// handler call before doing any work.
+
+/** Whether the instance patches no module: its `_modules` list (what `init()` returned) is empty. */
+export function patchesNoModule(instance: object): boolean {
+  const modules = (instance as { _modules?: unknown })._modules;
+  return Array.isArray(modules) && modules.length === 0;
+}
+
+/**
+ * Replaces the instance's `isEnabled()` by `replace(own)`, `own` being
+ * its own bound to it.
+ */
+export function interceptIsEnabled(instance: object, replace: (own: () => boolean) => () => boolean): void {
+  const fields = instance as { isEnabled?: () => boolean };
+  const own = fields.isEnabled;
+  if (typeof own !== 'function') return;
+  fields.isEnabled = replace(own.bind(instance));
+}
+
+// `InstrumentationAbstract` (the base of `InstrumentationBase`) hands the
+// tracer its instrumentations start spans with through the `tracer`
+// accessor of its prototype (over the `_tracer` field that
+// `setTracerProvider` sets); every instrumentation reads `this.tracer`.
+
+/**
+ * Replaces what the instance's `tracer` accessor returns by
+ * `wrap(tracer)`, with an own accessor over the prototype's. Does nothing
+ * if it has none.
+ */
+export function interceptTracer<T>(instance: object, wrap: (tracer: T) => T): void {
+  for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null;) {
+    const getter = Object.getOwnPropertyDescriptor(proto, 'tracer')?.get;
+    if (getter !== undefined) {
+      Object.defineProperty(instance, 'tracer', {
+        configurable: true,
+        get(this: object): T {
+          return wrap(getter.call(this) as T);
+        },
+      });
+      return;
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+}

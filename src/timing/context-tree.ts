@@ -228,6 +228,10 @@ export class ContextTree {
     this.root.props.set('dangling', true);
     diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
   }
+  /** The innermost open timing context, where what starts now nests (OpenTelemetry spans, see `spans-in-tree.ts`). */
+  currentInstance(): TimingInstance {
+    return this.current();
+  }
   /** The innermost open timing context: the latest entered of the call's and the phase stack's. */
   private current(): TimingInstance {
     let local = this.own(handlerContext().getValue(INSTANCE_KEY));

@@ -14,6 +14,8 @@ import { ruleClientAddress, startRuleDebugRequest } from './rule-debug';
 import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings } from './settings';
 import { debugRequestOfScope } from './debug-request';
 import { registerTimingHooks } from './timing-hooks';
+import { spansInTree } from './spans-in-tree';
+import { observeDormantSpans } from '../otel/span-observer';
 import { generateToken } from '../token/debug-token';
 import { announceGeneratedToken } from './token';
 import { VERSION } from '../version';
@@ -94,6 +96,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
     super.enable();
     this.activate();
     observeRequestStart(true);
+    observeDormantSpans(spansInTree);
     // Servers are patched on their prototype, so servers created before
     // the instrumentation was enabled are covered too.
     patchLoadedBuiltins(this);
@@ -103,6 +106,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
   override disable(): void {
     super.disable();
     observeRequestStart(false);
+    observeDormantSpans(undefined);
     disableByDefault(TIMING_AUTH_GROUP);
   }
 

@@ -3,7 +3,10 @@ import { expect } from 'chai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import {
   interceptChannelSubscriptions,
+  interceptIsEnabled,
   interceptPatching,
+  interceptTracer,
+  patchesNoModule,
   subscribesToChannels,
   type PatchFactory,
 } from '../../src/otel/instrumentation-internals';
@@ -85,6 +88,33 @@ describe('OpenTelemetry instrumentation internals the dormant gate uses', () => 
     calls.length = 0;
     expect(a.one()).to.equal('one');
     expect(calls).to.deep.equal([]);
+  });
+
+  it('keeps what init() returned in _modules: empty for one that patches no module', () => {
+    expect(patchesNoModule(new Patcher())).to.equal(true);
+    expect(patchesNoModule(new UndiciInstrumentation({ enabled: false }))).to.equal(true);
+    expect(patchesNoModule({})).to.equal(false);
+  });
+
+  it('hands its tracer through the tracer accessor, which setTracerProvider feeds', () => {
+    const instance = new Patcher();
+    const seen: unknown[] = [];
+    interceptTracer(instance, (tracer: unknown) => {
+      seen.push(tracer);
+      return tracer;
+    });
+    const tracer = (instance as unknown as { tracer: unknown }).tracer;
+    expect(seen).to.deep.equal([tracer]);
+    expect(tracer).to.have.property('startSpan').that.is.a('function');
+  });
+
+  it('answers isEnabled() through the replaced method, given its own', () => {
+    const instance = new Patcher();
+    interceptIsEnabled(instance, (own) => () => !own());
+    expect(instance.isEnabled()).to.equal(true);
+    instance.enable();
+    expect(instance.isEnabled()).to.equal(false);
+    instance.disable();
   });
 
   it('refuses an object that does not patch through own _wrap and _unwrap', () => {
