@@ -22,6 +22,24 @@ const SETUPS: readonly ServerSetup[] = [
   { label: '(e) OTel auto-instrumentations default set, always on', args: [SERVER, 'otel-all-on'] },
   { label: '(f) dynamic-hooks/register alone', args: [SERVER, 'register'] },
   { label: '(g) dynamic-hooks/register, OTEL set all dormant', args: [SERVER, 'register-otel-all'] },
+  { label: "(e') the default set, AlwaysOff sampler", args: [SERVER, 'otel-all-off'] },
+  {
+    label: "(e'') the default set, dormant (dormant(list), no dynamic-hooks instrumentation)",
+    args: [SERVER, 'otel-all-dormant'],
+  },
+  {
+    label: "(g') as (g), every request debugged (the whole set enabled on it)",
+    args: [SERVER, 'register-otel-all'],
+    headers: { 'X-Request-Debug': '*', 'X-Request-Debug-Token': 'bench' },
+  },
+];
+
+const GATEWAY = join(__dirname, 'servers', 'gateway-server.ts');
+const GATEWAY_SETUPS: readonly ServerSetup[] = [
+  { label: '(a) gateway, no OpenTelemetry', args: ['--require', 'tsx', GATEWAY, 'plain'] },
+  { label: '(e) gateway, default set always on', args: ['--require', 'tsx', GATEWAY, 'otel-all-on'] },
+  { label: "(e') gateway, default set, AlwaysOff sampler", args: ['--require', 'tsx', GATEWAY, 'otel-all-off'] },
+  { label: "(e'') gateway, default set dormant", args: ['--require', 'tsx', GATEWAY, 'otel-all-dormant'] },
 ];
 
 function loadOptions(): LoadOptions {
@@ -46,6 +64,39 @@ async function runOtelDormantSuite(): Promise<void> {
       'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
   );
   const results = await measureServers(SETUPS, options);
+  printResults(results);
+  const [a, sdk, on, off, dormantHttp, allOn, register, registerAll, allOff, allDormant, debugged] = results;
+  console.log(
+    `HttpInstrumentation vs (a): always on ${ratio(on, a)}; AlwaysOff ${ratio(off, a)}; dormant ${ratio(dormantHttp, a)}`,
+  );
+  console.log(
+    `HttpInstrumentation vs (a'), the same SDK without it: always on ${ratio(on, sdk)}; AlwaysOff ${ratio(off, sdk)}; ` +
+      `dormant ${ratio(dormantHttp, sdk)}`,
+  );
+  console.log(
+    `default set vs (a): always on ${ratio(allOn, a)}; AlwaysOff ${ratio(allOff, a)}; dormant ${ratio(allDormant, a)}`,
+  );
+  console.log(`whole set dormant under register, (g)/(f): ${ratio(registerAll, register)}`);
+  console.log(
+    `a debugged request with the whole set enabled against the set always on, CPU per request (g')/(e): ` +
+      `${(debugged.cpuMicrosPerRequest / allOn.cpuMicrosPerRequest).toFixed(2)}x (it also carries its timing contexts)`,
+  );
+  console.log(
+    `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${dormantHttp.rps / sdk.rps >= 0.97 ? 'yes' : 'no'}, ` +
+      `(e'')/(a) ${allDormant.rps / a.rps >= 0.97 ? 'yes' : 'no'}, (g)/(f) ${registerAll.rps / register.rps >= 0.97 ? 'yes' : 'no'}`,
+  );
+
+  console.log('\n== otel-dormant: examples/gateway with the default set, req/s over loopback ==');
+  const gateway = await measureServers(GATEWAY_SETUPS, options);
+  printResults(gateway);
+  const [ga, gOn, gOff, gDormant] = gateway;
+  console.log(
+    `default set vs (a): always on ${ratio(gOn, ga)}; AlwaysOff ${ratio(gOff, ga)}; dormant ${ratio(gDormant, ga)}`,
+  );
+  console.log(`goal dormant >= 0.97 of uninstrumented: ${gDormant.rps / ga.rps >= 0.97 ? 'yes' : 'no'}`);
+}
+
+function printResults(results: readonly LoadResult[]): void {
   const baseline = results[0].rps;
   printTable(
     [
@@ -62,19 +113,6 @@ async function runOtelDormantSuite(): Promise<void> {
       r.cpuMicrosPerRequest.toFixed(2),
       r.rounds.map((v) => v.toFixed(0)).join(' '),
     ]),
-  );
-  const [a, sdk, on, off, dormantHttp, , register, registerAll] = results;
-  console.log(
-    `HttpInstrumentation vs (a): always on ${ratio(on, a)}; AlwaysOff ${ratio(off, a)}; dormant ${ratio(dormantHttp, a)}`,
-  );
-  console.log(
-    `HttpInstrumentation vs (a'), the same SDK without it: always on ${ratio(on, sdk)}; AlwaysOff ${ratio(off, sdk)}; ` +
-      `dormant ${ratio(dormantHttp, sdk)}`,
-  );
-  console.log(`whole set dormant, (g)/(f): ${ratio(registerAll, register)}`);
-  console.log(
-    `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${dormantHttp.rps / sdk.rps >= 0.97 ? 'yes' : 'no'}, ` +
-      `(g)/(f) ${registerAll.rps / register.rps >= 0.97 ? 'yes' : 'no'}`,
   );
 }
 

@@ -6,18 +6,26 @@
 // propagation pays, as on Node 20 it switches AsyncLocalStorage's promise
 // hooks on); timing (NodeSDK with getTimingInstrumentations(); the client
 // decides whether requests are debugged); timing-debug-scopes (the same with
-// scopeEveryRequest: false, so only debugged requests get a request scope).
+// scopeEveryRequest: false, so only debugged requests get a request scope);
+// otel-all-on / otel-all-off (@opentelemetry/auto-instrumentations-node's
+// default set, always-on / always-off sampler); otel-all-dormant (the same
+// set made dormant with dormant(list), never enabled, always-on sampler).
 // Prints "ready <url>"; answers "stats" on stdin (see stats.cjs).
 import { ExportResultCode } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { AlwaysOffSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { getTimingInstrumentations } from '../../instrumentations';
-import { RequestDebugSampler } from '../../src';
+import { dormant, RequestDebugSampler } from '../../src';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { answerStats, countRequest } = require('./stats.cjs') as { answerStats: () => void; countRequest: () => void };
@@ -39,6 +47,21 @@ if (timed || setup === 'propagation') {
     spanProcessors: [new BatchSpanProcessor(noopExporter)],
     sampler: new RequestDebugSampler(new AlwaysOffSampler()),
     instrumentations: timed ? getTimingInstrumentations({ scopeEveryRequest: setup === 'timing' }) : [],
+  }).start();
+} else if (setup.startsWith('otel-all-')) {
+  const sampler = setup === 'otel-all-off' ? new AlwaysOffSampler() : new AlwaysOnSampler();
+  // Loaded only here: the other setups do not even load the instrumentations' modules.
+  const { getNodeAutoInstrumentations } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@opentelemetry/auto-instrumentations-node') as typeof import('@opentelemetry/auto-instrumentations-node');
+  const all = getNodeAutoInstrumentations();
+  if (setup !== 'otel-all-on' && setup !== 'otel-all-off' && setup !== 'otel-all-dormant') {
+    throw new Error(`unknown setup ${setup}`);
+  }
+  new NodeSDK({
+    spanProcessors: [new BatchSpanProcessor(noopExporter)],
+    sampler,
+    instrumentations: setup === 'otel-all-dormant' ? dormant(all) : all,
   }).start();
 } else if (setup !== 'plain') {
   throw new Error(`unknown setup ${setup}`);

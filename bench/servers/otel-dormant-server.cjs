@@ -6,8 +6,10 @@
 //   NodeSDK, always-on / always-off sampler;
 // - otel-http-dormant: the same instrumentation made dormant (dormant(),
 //   group otel:http, never enabled), always-on sampler;
-// - otel-all-on: @opentelemetry/auto-instrumentations-node's default set,
-//   always-on sampler;
+// - otel-all-on / otel-all-off: @opentelemetry/auto-instrumentations-node's
+//   default set, always-on / always-off sampler;
+// - otel-all-dormant: the same set, each made dormant (dormant(list), never
+//   enabled), always-on sampler, no dynamic-hooks instrumentation;
 // - register: dynamic-hooks/register alone (timing and our instrumentations);
 // - register-otel-all: dynamic-hooks/register with
 //   DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS=all (the whole set dormant).
@@ -55,9 +57,13 @@ if (mode === 'otel-http-on' || mode === 'otel-http-off') {
   startSdk([dormant(new HttpInstrumentation())], new AlwaysOnSampler());
 } else if (mode === 'sdk') {
   startSdk([], new AlwaysOnSampler());
-} else if (mode === 'otel-all-on') {
+} else if (mode === 'otel-all-on' || mode === 'otel-all-off') {
   const { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');
-  startSdk(getNodeAutoInstrumentations(), new AlwaysOnSampler());
+  startSdk(getNodeAutoInstrumentations(), mode === 'otel-all-on' ? new AlwaysOnSampler() : new AlwaysOffSampler());
+} else if (mode === 'otel-all-dormant') {
+  const { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');
+  const { dormant } = require('../../dist/src');
+  startSdk(dormant(getNodeAutoInstrumentations()), new AlwaysOnSampler());
 } else if (mode === 'register') {
   startRegister('');
 } else if (mode === 'register-otel-all') {
