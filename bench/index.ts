@@ -2,6 +2,7 @@
  * Benchmark runner: `npm run bench` runs every suite in order, in one
  * process (`node --expose-gc --require tsx bench/index.ts`).
  */
+import { coldSuite } from './cold';
 import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
@@ -9,7 +10,15 @@ import { instrumentationSuite } from './instrumentations';
 import { gatewaySuite, serverSuite } from './server';
 import type { Suite } from './harness';
 
-const all: readonly Suite[] = [coreSuite, contextsSuite, serverSuite, flagsSuite, instrumentationSuite, gatewaySuite];
+const all: readonly Suite[] = [
+  coreSuite,
+  contextsSuite,
+  serverSuite,
+  flagsSuite,
+  instrumentationSuite,
+  gatewaySuite,
+  coldSuite,
+];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : all.filter((suite) => wanted.includes(suite.name));

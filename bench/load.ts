@@ -87,14 +87,14 @@ async function runLoad(
   return result.requests.total / seconds;
 }
 
-interface RunningServer {
+export interface RunningServer {
   readonly child: ChildProcess;
   readonly url: string;
   /** Asks the server for its CPU time so far and the requests it served. */
   stats(): Promise<{ cpuMicros: number; requests: number }>;
 }
 
-async function startServer(args: readonly string[]): Promise<RunningServer> {
+export async function startServer(args: readonly string[]): Promise<RunningServer> {
   const child = spawn(process.execPath, [...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   const waiters: ((line: string) => void)[] = [];
