@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { median, printTable, type Suite } from './harness';
-import { startServer } from './load';
+import { machineLine, startServer } from './load';
 
 const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
 const SECONDS = Number(process.env.BENCH_COLD_SECONDS ?? 15);
@@ -66,6 +66,7 @@ async function runColdSuite(): Promise<void> {
       `server CPU us per request in 1 s windows (the first includes start-up after "ready"); ${ROUNDS} alternating ` +
       'rounds, median per window (BENCH_COLD_SECONDS, BENCH_ROUNDS change them).',
   );
+  console.log(machineLine());
   const runs: number[][][] = SETUPS.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, setup] of SETUPS.entries()) runs[i].push(await coldRun(setup));
