@@ -2,6 +2,7 @@
  * Benchmark runner: `npm run bench` runs every suite in order, in one
  * process (`node --expose-gc --require tsx bench/index.ts`).
  */
+import { coldSuite } from './cold';
 import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
@@ -18,6 +19,7 @@ const all: readonly Suite[] = [
   instrumentationSuite,
   gatewaySuite,
   otelDormantSuite,
+  coldSuite,
 ];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);

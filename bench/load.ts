@@ -5,7 +5,8 @@
  * affects every setup alike; the median of the rounds is reported.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { once } from 'node:events';
 
 /** One server setup to measure. */
@@ -69,6 +70,12 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
   return results;
 }
 
+/** The machine's load when a suite starts (the figures depend on it: say so beside them). */
+export function machineLine(): string {
+  const [one, five] = loadavg();
+  return `servers on Node ${serverNodeVersion()}; load average ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)`;
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -87,15 +94,28 @@ async function runLoad(
   return result.requests.total / seconds;
 }
 
-interface RunningServer {
+/**
+ * The node binary that runs the servers: BENCH_NODE if set (say, a Node 22
+ * or 24 build, to compare lines with one autocannon), else this process's.
+ */
+export function serverNode(): string {
+  return process.env.BENCH_NODE ?? process.execPath;
+}
+
+/** The version of `serverNode()`, for the suites' headers. */
+export function serverNodeVersion(): string {
+  return execFileSync(serverNode(), ['--version'], { encoding: 'utf8' }).trim();
+}
+
+export interface RunningServer {
   readonly child: ChildProcess;
   readonly url: string;
   /** Asks the server for its CPU time so far and the requests it served. */
   stats(): Promise<{ cpuMicros: number; requests: number }>;
 }
 
-async function startServer(args: readonly string[]): Promise<RunningServer> {
-  const child = spawn(process.execPath, [...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startServer(args: readonly string[]): Promise<RunningServer> {
+  const child = spawn(serverNode(), [...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   const waiters: ((line: string) => void)[] = [];
   const url = await new Promise<string>((resolve, reject) => {

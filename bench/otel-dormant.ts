@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { printTable, type Suite } from './harness';
-import { measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
+import { machineLine, measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'otel-dormant-server.cjs');
 
@@ -63,6 +63,7 @@ async function runOtelDormantSuite(): Promise<void> {
       `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
       'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
   );
+  console.log(machineLine());
   const results = await measureServers(SETUPS, options);
   printResults(results);
   const [a, sdk, on, off, dormantHttp, allOn, register, registerAll, allOff, allDormant, debugged] = results;
@@ -87,6 +88,7 @@ async function runOtelDormantSuite(): Promise<void> {
   );
 
   console.log('\n== otel-dormant: examples/gateway with the default set, req/s over loopback ==');
+  console.log(machineLine());
   const gateway = await measureServers(GATEWAY_SETUPS, options);
   printResults(gateway);
   const [ga, gOn, gOff, gDormant] = gateway;

@@ -5,12 +5,14 @@
  * requests, (c) with every request debugged, (d) with
  * OpenTelemetry's own HttpInstrumentation, an always-on sampler and a batch
  * processor to a no-op exporter, (e) as (b) with a flag rule evaluated
- * per request (bench/servers/flag-rule.json, selecting none of them). Ratios are to (a), measured in the same run.
+ * per request (bench/servers/flag-rule.json, selecting none of them), (f)
+ * as (d) plus TimingInstrumentation. Ratios are to (a), measured in the
+ * same run; BENCH_NODE runs the servers on another node binary.
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
 import { printTable } from './harness';
-import { measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
+import { machineLine, measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
 
@@ -26,6 +28,7 @@ const SETUPS: readonly ServerSetup[] = [
   },
   { label: '(d) OTel HttpInstrumentation, always on', args: [SERVER, 'otel-http'] },
   { label: '(e) as (b), plus a flag rule evaluated per request', args: [SERVER, 'timing-rules'] },
+  { label: '(f) as (d), plus TimingInstrumentation, no debug header', args: [SERVER, 'otel-http-timing'] },
 ];
 
 /** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS. */
@@ -70,6 +73,7 @@ async function runServerSuite(): Promise<void> {
       `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
       'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
   );
+  console.log(machineLine());
   const results = await measureServers(SETUPS, options);
   printResults(results, { label: "(a')", index: 1 });
   const [a, aPrime, b, bLazy] = results;
@@ -78,7 +82,13 @@ async function runServerSuite(): Promise<void> {
     `(b) vs (a): req/s ratio ${ratio.toFixed(3)}, server CPU per request +${(b.cpuMicrosPerRequest - a.cpuMicrosPerRequest).toFixed(2)} us; ` +
       `(b) vs (a'): req/s ratio ${(b.rps / aPrime.rps).toFixed(3)}, CPU +${(b.cpuMicrosPerRequest - aPrime.cpuMicrosPerRequest).toFixed(2)} us`,
   );
-  const rules = results[results.length - 1];
+  const rules = results[6];
+  const [d, f] = [results[5], results[7]];
+  console.log(
+    `(f) vs (d): TimingInstrumentation beside HttpInstrumentation, CPU per request ` +
+      `+${(f.cpuMicrosPerRequest - d.cpuMicrosPerRequest).toFixed(2)} us; (c) vs (d): debugged vs HttpInstrumentation ` +
+      `always on, CPU ${(results[4].cpuMicrosPerRequest / d.cpuMicrosPerRequest).toFixed(2)}x`,
+  );
   console.log(
     `(e) vs (b): req/s ratio ${(rules.rps / b.rps).toFixed(3)}, CPU per request ` +
       `+${(rules.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(2)} us for the flag rule (goal < 2 us)`,
@@ -122,6 +132,7 @@ async function runGatewaySuite(): Promise<void> {
       `connections, ${options.rounds} alternating rounds of ${options.seconds} s after ${options.warmupSeconds} s ` +
       'of warm-up; median.',
   );
+  console.log(machineLine());
   const results = await measureServers(GATEWAY_SETUPS, options);
   printResults(results, { label: "(a')", index: 1 });
   const [a, aPrime, b, bLazy] = results;

@@ -6,7 +6,7 @@
 // scopeEveryRequest: false); timing-rules (timing with a flag rule evaluated
 // per request, flag-rule.json, which selects none of the benchmark's requests); otel-http (OpenTelemetry's own
 // HttpInstrumentation, always-on sampler, batch processor to a no-op
-// exporter). Plain CommonJS on the compiled package: nothing is transformed
+// exporter); otel-http-timing (the same plus TimingInstrumentation). Plain CommonJS on the compiled package: nothing is transformed
 // at run time. Prints "ready <url>" when listening; answers "stats" on stdin
 // with "stats <cpu microseconds> <requests served>".
 'use strict';
@@ -42,6 +42,11 @@ if (mode === 'timing' || mode === 'timing-debug-scopes' || mode === 'timing-rule
   const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
   const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
   startSdk([new HttpInstrumentation()], new AlwaysOnSampler());
+} else if (mode === 'otel-http-timing') {
+  const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
+  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+  const { TimingInstrumentation, RequestDebugSampler } = require('../../dist/src');
+  startSdk([new HttpInstrumentation(), new TimingInstrumentation()], new RequestDebugSampler(new AlwaysOnSampler()));
 } else if (mode === 'propagation') {
   startSdk([], undefined);
 } else if (mode !== 'plain') {

@@ -14,6 +14,12 @@ export interface RequestScope {
   /** What other modules keep per request (the timing module's debug state), by their own keys; dropped when the scope ends. */
   data: Map<symbol, unknown> | undefined;
   /**
+   * The timing module's state of a debugged request: kept apart from
+   * `data` because every timing call and every span's sampling reads it;
+   * dropped when the scope ends.
+   */
+  debug: object | undefined;
+  /**
    * Set by whoever opened the scope and owns its end (the server
    * integration, which ends it with the response): called once, just
    * before the scope first holds a group, so that only the few scopes that
@@ -100,7 +106,14 @@ export function contextWithNewScope(
   onFirstHold?: (scope: RequestScope) => void,
   owner?: unknown,
 ): { context: Context; scope: RequestScope } {
-  const scope: RequestScope = { held: undefined, ended: false, data: undefined, onFirstHold, owner };
+  const scope: RequestScope = {
+    held: undefined,
+    ended: false,
+    data: undefined,
+    debug: undefined,
+    onFirstHold,
+    owner,
+  };
   const frame: ScopeFrame = { request: scope, overlay: undefined };
   return { context: context.active().setValue(FRAME_KEY, frame), scope };
 }
@@ -152,6 +165,7 @@ export function endScope(scope: RequestScope): void {
   scope.onFirstHold = undefined;
   scope.owner = undefined;
   scope.data = undefined;
+  scope.debug = undefined;
   if (scope.held === undefined) return;
   collector.unregister(scope);
   for (const group of scope.held) group.release();

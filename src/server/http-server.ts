@@ -163,7 +163,23 @@ function handleRequest(server: Server, original: Emit, args: IArguments): boolea
   } finally {
     // An instrumentation wrapped inside ours has started its span by now.
     clearPrepared();
+    if (scope !== undefined && scope.onFirstHold !== undefined)
+      forgetResponseAtFinish(scope, args[2] as ServerResponse);
   }
+}
+
+/**
+ * Drops the scope's reference to its response once the response has
+ * finished (a later first hold then ends the scope at once, as it would
+ * have). Async resources of the request (a keep-alive socket's timer) keep
+ * its context, so its scope, until the connection's next request: through
+ * the scope they kept the whole request's objects alive past the young
+ * generation, which cost ~5 us of GC per request on Node 22.
+ */
+function forgetResponseAtFinish(scope: RequestScope, res: ServerResponse): void {
+  res.once('finish', () => {
+    scope.owner = undefined;
+  });
 }
 
 function clearPrepared(): void {
@@ -262,8 +278,9 @@ function isTraced(scope: RequestScope): boolean {
  * is ended by its log phase instead (see traceResponse).
  */
 function endWithResponse(scope: RequestScope): void {
-  const res = scope.owner as ServerResponse;
-  if (res.writableFinished || res.destroyed) {
+  const res = scope.owner as ServerResponse | undefined;
+  // No response any more: it finished (see forgetResponseAtFinish).
+  if (res === undefined || res.writableFinished || res.destroyed) {
     if (!isTraced(scope)) endScope(scope);
     return;
   }

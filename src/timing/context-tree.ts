@@ -13,6 +13,11 @@ import type { RequestSpans } from './request-spans';
 import { setSpanAttribute } from './span-attributes';
 import { MAX_TREE_DEPTH, TimingInstance, TimingNode, type PropValue } from './timing-tree';
 
+/** The context timing calls act in: the running hooked call's, else the active one. */
+export function handlerContext(): Context {
+  return currentCallFrame()?.context ?? context.active();
+}
+
 const INSTANCE_KEY = createContextKey('dynamic-hooks timing context');
 /**
  * In a hooked call's context, in place of a timing context: an enter that
@@ -27,10 +32,6 @@ class DroppedEntry {
 }
 /** On the phase stack: an enter that went over the depth limit (its leave pops it and closes nothing). */
 const DROPPED = Symbol('dynamic-hooks dropped timing context');
-/** The context handlers act in: the running hooked call's, else the active one. */
-function handlerContext(): Context {
-  return currentCallFrame()?.context ?? context.active();
-}
 
 /**
  * The timing contexts of one debugged request, as Kong's
@@ -49,7 +50,20 @@ export class ContextTree {
   readonly root = new TimingNode('', undefined);
   private started: TimingInstance | undefined;
   private readonly stack: (TimingInstance | typeof DROPPED)[] = [];
-  private readonly open = new Set<TimingInstance>();
+  /**
+   * The contexts opened, in order, that may still be open: a closed one
+   * leaves once none opened after it is still on the list (contexts
+   * mostly close in reverse order), so the list stays short.
+   */
+  private readonly opened: TimingInstance[] = [];
+  /**
+   * A lower bound on the length of the tree's JSON (its nodes' names and
+   * times alone): a header output over its limit by this much is not
+   * serialised only to be replaced by a pointer to the log.
+   */
+  minOutputLength = 0;
+  /** How many contexts are open (the root not counted). */
+  private openCount = 0;
   private seq = 0;
   /** Contexts not added because they were deeper than `MAX_TREE_DEPTH`. */
   private dropped = 0;
@@ -60,7 +74,7 @@ export class ContextTree {
     /** Where the root span starts if nothing started it first. */
     private readonly defaultParent: Context,
   ) {
-    this.root.props.set('request_id', requestId);
+    this.root.setProp('request_id', requestId);
   }
 
   /**
@@ -73,7 +87,7 @@ export class ContextTree {
     const span = this.spans.startRoot(active, at);
     this.started = new TimingInstance(this.root, undefined, at, 0, span, this);
     // No trace id without a tracer provider (the spans are then no-ops).
-    if (isSpanContextValid(span.spanContext())) this.root.props.set('trace_id', span.spanContext().traceId);
+    if (isSpanContextValid(span.spanContext())) this.root.setProp('trace_id', span.spanContext().traceId);
     return this.started;
   }
 
@@ -82,10 +96,10 @@ export class ContextTree {
     return this.started ?? this.start(this.defaultParent);
   }
 
-  /** Enters timing context `name` under the current one. */
-  enter(name: string): void {
+  /** Enters timing context `name` under the current one (`ctx`: the handler context, if known). */
+  enter(name: string, ctx: Context = handlerContext()): void {
     const frame = currentCallFrame();
-    const parent = this.current();
+    const parent = this.current(ctx);
     if (!this.mayOpenUnder(parent, 1)) {
       if (frame !== undefined) {
         const previous = frame.context.getValue(INSTANCE_KEY);
@@ -93,7 +107,7 @@ export class ContextTree {
       } else this.stack.push(DROPPED);
       return;
     }
-    const instance = this.openInstance(parent, name, undefined);
+    const instance = this.openInstance(parent, name, undefined, now(), undefined, ctx);
     if (frame !== undefined) frame.context = frame.context.setValue(INSTANCE_KEY, instance);
     else this.stack.push(instance);
   }
@@ -108,7 +122,7 @@ export class ContextTree {
       diag.debug(`dynamic-hooks timing: contexts deeper than ${MAX_TREE_DEPTH} dropped in request ${this.requestId}`);
     }
     this.dropped += Math.min(over, count);
-    this.root.props.set('contexts_dropped', this.dropped);
+    this.root.setProp('contexts_dropped', this.dropped);
     return false;
   }
   /**
@@ -136,10 +150,18 @@ export class ContextTree {
     attributes: Attributes | undefined,
     start = now(),
     kind?: SpanKind,
+    ctx: Context = handlerContext(),
   ): TimingInstance {
-    const span = this.spans.startChild(parent.span, name, start, attributes, kind);
-    const instance = new TimingInstance(parent.node.child(name), parent, start, ++this.seq, span, this);
-    this.open.add(instance);
+    const span = this.spans.startChild(parent.span, name, start, attributes, kind, ctx);
+    let node = parent.node.findChild(name);
+    if (node === undefined) {
+      node = parent.node.addChild(name);
+      // `"name":{"total_time":0}` at least, in the output.
+      this.minOutputLength += name.length + 18;
+    }
+    const instance = new TimingInstance(node, parent, start, ++this.seq, span, this);
+    this.opened.push(instance);
+    this.openCount++;
     return instance;
   }
 
@@ -193,15 +215,15 @@ export class ContextTree {
   }
   setProp(key: string, value: PropValue): void {
     const instance = this.current();
-    instance.node.props.set(key, value);
+    instance.node.setProp(key, value);
     setSpanAttribute(instance.span, key, value);
   }
   setRootProp(key: string, value: PropValue): void {
-    this.root.props.set(key, value);
+    this.root.setProp(key, value);
     setSpanAttribute(this.rootInstance.span, key, value);
   }
   getProp(key: string): unknown {
-    return this.current().node.props.get(key);
+    return this.current().node.getProp(key);
   }
   /**
    * The response starts: the phases the request's code entered and has not
@@ -222,10 +244,10 @@ export class ContextTree {
   }
   /** Closes every context still open, marking them and the root `dangling`. */
   closeDangling(): void {
-    if (this.open.size === 0) return;
+    if (this.openCount === 0) return;
     const at = now();
-    for (const instance of [...this.open].reverse()) this.close(instance, at, true);
-    this.root.props.set('dangling', true);
+    for (const instance of [...this.opened].reverse()) this.close(instance, at, true);
+    this.root.setProp('dangling', true);
     diag.debug(`dynamic-hooks timing: dangling timing context(s) in request ${this.requestId}`);
   }
   /** The innermost open timing context, where what starts now nests (OpenTelemetry spans, see `spans-in-tree.ts`). */
@@ -233,8 +255,8 @@ export class ContextTree {
     return this.current();
   }
   /** The innermost open timing context: the latest entered of the call's and the phase stack's. */
-  private current(): TimingInstance {
-    let local = this.own(handlerContext().getValue(INSTANCE_KEY));
+  private current(ctx: Context = handlerContext()): TimingInstance {
+    let local = this.own(ctx.getValue(INSTANCE_KEY));
     while (local !== undefined && !local.open) local = local.parent;
     let top: TimingInstance | undefined;
     for (let i = this.stack.length - 1; i >= 0 && top === undefined; i--) {
@@ -253,11 +275,13 @@ export class ContextTree {
   close(instance: TimingInstance, at: number, dangling: boolean): void {
     if (!instance.open) return;
     instance.open = false;
-    this.open.delete(instance);
+    this.openCount--;
+    const opened = this.opened;
+    while (opened.length > 0 && !opened[opened.length - 1].open) opened.pop();
     instance.node.totalTime += at - instance.start;
     if (dangling) {
       instance.closedEarly = true;
-      instance.node.props.set('dangling', true);
+      instance.node.setProp('dangling', true);
     }
     this.spans.end(instance.span, at, dangling);
   }
@@ -272,8 +296,13 @@ export class ContextTree {
    * innermost span only (they are not timing-tree props). Returns the
    * contexts opened, outermost first (maybe none, over the depth limit).
    */
-  openChain(names: readonly string[], attributes: Attributes | undefined, kind?: SpanKind): TimingInstance[] {
-    let parent = this.current();
+  openChain(
+    names: readonly string[],
+    attributes: Attributes | undefined,
+    kind?: SpanKind,
+    ctx: Context = handlerContext(),
+  ): TimingInstance[] {
+    let parent = this.current(ctx);
     const reused = reusableDepth(parent, names);
     const opened: TimingInstance[] = [];
     // Over the depth limit, the operation opens what fits (maybe nothing).
@@ -287,6 +316,7 @@ export class ContextTree {
         innermost ? attributes : undefined,
         now(),
         innermost ? kind : undefined,
+        ctx,
       );
       opened.push(parent);
     }
@@ -307,6 +337,11 @@ export class ContextTree {
   toJSON(): Record<string, unknown> {
     this.closeDangling();
     return this.root.toJSON();
+  }
+  /** `JSON.stringify(this.toJSON())`, written straight from the tree. */
+  toJSONString(): string {
+    this.closeDangling();
+    return this.root.toJSONString();
   }
 }
 

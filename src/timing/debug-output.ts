@@ -1,6 +1,6 @@
 import { onRejection } from '../core/report-failure';
 import type { DebugRequest } from './debug-request';
-import { asciiJson, headerOutput, logLines, reportOutputFailure } from './output';
+import { asciiSafe, headerOutput, headerOutputLimit, logLines, reportOutputFailure } from './output';
 
 /** Where a debugged request's timing output goes. */
 export interface OutputTarget {
@@ -21,7 +21,10 @@ export interface OutputTarget {
  */
 export function writeHeaderOutput(debug: DebugRequest): void {
   try {
-    const json = asciiJson(debug.toOutput());
+    // A tree whose names alone are over the limit goes to the log without being serialised here.
+    let json: string | undefined;
+    if (debug.contexts.minOutputLength > headerOutputLimit(debug.loopback)) debug.contexts.closeDangling();
+    else json = asciiSafe(debug.toOutputJSON());
     const { value, truncated } = headerOutput(json, debug.loopback, debug.requestId);
     if (truncated) debug.log = true;
     debug.output.setHeader(debug.output.headerName, value);
@@ -41,7 +44,7 @@ export function writeLogOutput(debug: DebugRequest): void {
   if (!debug.log) return;
   let lines: string[];
   try {
-    lines = logLines(JSON.stringify(debug.toOutput()), debug.requestId);
+    lines = logLines(debug.toOutputJSON(), debug.requestId);
   } catch (error) {
     reportOutputFailure('the log output', debug.requestId, error);
     return;

@@ -1,7 +1,7 @@
-import { context, trace, type Attributes, type Context, type Span, type SpanKind } from '@opentelemetry/api';
+import { trace, type Attributes, type Context, type Span, type SpanKind } from '@opentelemetry/api';
 import { currentCallFrame } from '../core/call-frame';
 import { requestScopeOf, type RequestScope } from '../core/request-scope';
-import { ContextTree } from './context-tree';
+import { ContextTree, handlerContext } from './context-tree';
 import type { OutputTarget } from './debug-output';
 import { MAX_DOWNSTREAM_BYTES } from './output';
 import { RequestSpans, type RootSpanOptions } from './request-spans';
@@ -10,23 +10,19 @@ import type { TimingInstance } from './timing-tree';
 
 export { DANGLING_ATTRIBUTE, DEBUG_ATTRIBUTE, REQUEST_ID_ATTRIBUTE } from './request-spans';
 
-/** Where a request scope keeps its debug state. */
-const DEBUG_DATA = Symbol('dynamic-hooks request debug');
-
 /** The debug state of a request scope, if the request is debugged. */
 export function debugRequestOfScope(scope: RequestScope | undefined): DebugRequest | undefined {
-  return scope?.data?.get(DEBUG_DATA) as DebugRequest | undefined;
+  return scope?.debug as DebugRequest | undefined;
 }
 
 /** Marks the request of `scope` as debugged. */
 export function attachDebugRequest(scope: RequestScope, debug: DebugRequest): void {
-  scope.data ??= new Map();
-  scope.data.set(DEBUG_DATA, debug);
+  scope.debug = debug;
 }
 
-/** The debugged request the current code belongs to, if any (in a hooked call: the call's). */
-export function activeDebugRequest(): DebugRequest | undefined {
-  const debug = debugRequestOfScope(requestScopeOf(currentCallFrame()?.context ?? context.active()));
+/** The debugged request the current code (or `ctx`, the handler context) belongs to, if any (in a hooked call: the call's). */
+export function activeDebugRequest(ctx: Context = handlerContext()): DebugRequest | undefined {
+  const debug = debugRequestOfScope(requestScopeOf(ctx));
   return debug !== undefined && !debug.finished ? debug : undefined;
 }
 
@@ -99,8 +95,13 @@ export class DebugRequest {
    * `ContextTree.openChain`). In a hooked call's before-handler, its after
    * and error handlers find it with `callOperation()`.
    */
-  startOperation(names: readonly string[], attributes: Attributes | undefined, kind?: SpanKind): TimingOperation {
-    const operation = new TimingOperation(this, this.contexts.openChain(names, attributes, kind));
+  startOperation(
+    names: readonly string[],
+    attributes: Attributes | undefined,
+    kind?: SpanKind,
+    ctx: Context = handlerContext(),
+  ): TimingOperation {
+    const operation = new TimingOperation(this, this.contexts.openChain(names, attributes, kind, ctx));
     const frame = currentCallFrame();
     if (frame !== undefined) frame.state = operation;
     return operation;
@@ -142,6 +143,11 @@ export class DebugRequest {
   /** The tree as Kong prints it; contexts still open are closed now and marked `dangling`, and so is the root. */
   toOutput(): Record<string, unknown> {
     return this.contexts.toJSON();
+  }
+
+  /** `JSON.stringify(this.toOutput())`, written straight from the tree. */
+  toOutputJSON(): string {
+    return this.contexts.toJSONString();
   }
 
   /** Ends the root span; later timing calls for this request do nothing. */

@@ -1,5 +1,6 @@
 import { context, type Attributes, type SpanKind } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
+import { currentCallFrame } from '../core/call-frame';
 import { activeDebugRequest } from './debug-request';
 import type { TimingOperation } from './timing-operation';
 
@@ -19,9 +20,11 @@ export function startOperation(
   attributes?: Attributes,
   kind?: SpanKind,
 ): TimingOperation | undefined {
-  const debug = activeDebugRequest();
-  if (debug === undefined || isTracingSuppressed(context.active())) return undefined;
-  return debug.startOperation(names, attributes, kind);
+  const active = context.active();
+  const ctx = currentCallFrame()?.context ?? active;
+  const debug = activeDebugRequest(ctx);
+  if (debug === undefined || isTracingSuppressed(active)) return undefined;
+  return debug.startOperation(names, attributes, kind, ctx);
 }
 
 /** In a hooked call's after or error handler: the operation its before-handler started. */

@@ -39,7 +39,11 @@ export function headerOutputLimit(loopback: boolean): number {
  * back unchanged.
  */
 export function asciiJson(value: unknown): string {
-  const json = JSON.stringify(value);
+  return asciiSafe(JSON.stringify(value));
+}
+
+/** `json` with every character outside printable ASCII written as a `\uXXXX` escape (see `asciiJson`). */
+export function asciiSafe(json: string): string {
   if (!NOT_PRINTABLE_ASCII.test(json)) return json;
   return json.replace(NOT_PRINTABLE_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
@@ -47,13 +51,17 @@ export function asciiJson(value: unknown): string {
 const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 const NOT_PRINTABLE_ASCII_ALL = /[^\x20-\x7e]/g;
 
-/** What goes into the response header, and whether the full tree must go to the log instead. */
+/**
+ * What goes into the response header, and whether the full tree must go
+ * to the log instead; `json` is the tree's, `undefined` if known to be
+ * over the limit.
+ */
 export function headerOutput(
-  json: string,
+  json: string | undefined,
   loopback: boolean,
   requestId: string,
 ): { readonly value: string; readonly truncated: boolean } {
-  if (json.length <= headerOutputLimit(loopback)) return { value: json, truncated: false };
+  if (json !== undefined && json.length <= headerOutputLimit(loopback)) return { value: json, truncated: false };
   const value = asciiJson({
     truncated: true,
     request_id: requestId,

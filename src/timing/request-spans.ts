@@ -1,5 +1,4 @@
 import {
-  context,
   isSpanContextValid,
   SpanKind,
   SpanStatusCode,
@@ -10,7 +9,6 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
-import { currentCallFrame } from '../core/call-frame';
 import { now, toHrTime } from './clock';
 
 /** Span attribute that marks every span of a debugged request (the sampler reads and writes it). */
@@ -19,6 +17,9 @@ export const DEBUG_ATTRIBUTE = 'dynamic_hooks.request_debug';
 export const REQUEST_ID_ATTRIBUTE = 'dynamic_hooks.request_id';
 /** Attribute of a span whose timing context the request left open (closed by the output). */
 export const DANGLING_ATTRIBUTE = 'dynamic_hooks.dangling';
+
+/** The attributes of a timing context's span that has no others (the SDK copies them, never changes them). */
+const DEBUG_ONLY: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
 
 /** How a debugged request's root span starts. */
 export interface RootSpanOptions {
@@ -43,6 +44,10 @@ export class RequestSpans {
   /** Whether the root span is the request's SERVER span (no local span was active where it started). */
   private serverSpan = false;
   private root: Span | undefined;
+  /** The last parent context made (see `parentContext`), and what it was made from. */
+  private lastBase: Context | undefined;
+  private lastParent: Span | undefined;
+  private lastContext: Context | undefined;
 
   constructor(private readonly options: RootSpanOptions) {}
 
@@ -74,20 +79,39 @@ export class RequestSpans {
     return this.root;
   }
 
-  /** Starts the span of one timing context under `parent`'s, in the running hooked call's context (else the active one). */
+  /** Starts the span of one timing context under `parent`'s, in `ctx` (the running hooked call's context, else the active one). */
   startChild(
     parent: Span | undefined,
     name: string,
     at: number,
     attributes: Attributes | undefined,
     kind: SpanKind | undefined,
+    ctx: Context,
   ): Span {
-    const parentContext = trace.setSpan(currentCallFrame()?.context ?? context.active(), parent as Span);
     return this.options.tracer.startSpan(
       name,
-      { startTime: toHrTime(at), kind, attributes: { ...attributes, [DEBUG_ATTRIBUTE]: true } },
-      parentContext,
+      {
+        startTime: toHrTime(at),
+        kind,
+        // The SDK copies them: a context without attributes shares one object.
+        attributes: attributes === undefined ? DEBUG_ONLY : { ...attributes, [DEBUG_ATTRIBUTE]: true },
+      },
+      this.parentContext(ctx, parent),
     );
+  }
+
+  /**
+   * `base` with `parent` as its span: the same object for siblings started
+   * in one context under one parent (a loop of contexts), instead of a
+   * new context (a copy of every value in it) per span.
+   */
+  private parentContext(base: Context, parent: Span | undefined): Context {
+    if (base !== this.lastBase || parent !== this.lastParent) {
+      this.lastBase = base;
+      this.lastParent = parent;
+      this.lastContext = trace.setSpan(base, parent as Span);
+    }
+    return this.lastContext as Context;
   }
 
   /** Ends a timing context's span at `at`; a dangling one (closed by an output) says so. */

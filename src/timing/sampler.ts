@@ -6,6 +6,13 @@ import { DEBUG_ATTRIBUTE, isDebugContext } from './debug-request';
 
 /** What the sampler adds to a request's SERVER span it records because the request is debugged. */
 const DEBUG_MARK: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
+/** The decision for every span of a debugged request: one object, not one per span (the SDK only reads it). */
+const RECORDED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
+/** The decision for a debugged request's first span. */
+const RECORDED_AND_MARKED: SamplingResult = Object.freeze({
+  decision: SamplingDecision.RECORD_AND_SAMPLED,
+  attributes: DEBUG_MARK,
+});
 
 /**
  * A sampler that records and samples every span of a debugged request,
@@ -49,12 +56,8 @@ export class RequestDebugSampler implements Sampler {
     attributes: Attributes,
     links: Link[],
   ): SamplingResult {
-    if (attributes[DEBUG_ATTRIBUTE] === true || isDebugContext(context)) {
-      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
-    }
-    if (dispatchingDebugScope() !== undefined && startsRequest(context, spanKind)) {
-      return { decision: SamplingDecision.RECORD_AND_SAMPLED, attributes: DEBUG_MARK };
-    }
+    if (attributes[DEBUG_ATTRIBUTE] === true || isDebugContext(context)) return RECORDED;
+    if (dispatchingDebugScope() !== undefined && startsRequest(context, spanKind)) return RECORDED_AND_MARKED;
     return this.base.shouldSample(context, traceId, spanName, spanKind, attributes, links);
   }
 

@@ -89,6 +89,6 @@ function setProps(node: TimingNode, attributes: Attributes | undefined): void {
   if (attributes === undefined) return;
   for (const key of KEY_ATTRIBUTES) {
     const value = attributes[key];
-    if (isPropValue(value) && !RESERVED_PROPS.has(key)) node.props.set(key, value);
+    if (isPropValue(value) && !RESERVED_PROPS.has(key)) node.setProp(key, value);
   }
 }

@@ -1,4 +1,5 @@
 import { checkGroupName, describe } from '../core/validate';
+import { handlerContext } from './context-tree';
 import { activeDebugRequest } from './debug-request';
 import { isPropValue, RESERVED_PROPS, type PropValue } from './timing-tree';
 
@@ -27,7 +28,8 @@ export const timing = Object.freeze({
    */
   enterContext(name: string): void {
     checkGroupName(name, 'name');
-    activeDebugRequest()?.contexts.enter(name);
+    const ctx = handlerContext();
+    activeDebugRequest(ctx)?.contexts.enter(name, ctx);
   },
   /** Leaves the current timing context, adding its duration to its `total_time`. */
   leaveContext(): void {

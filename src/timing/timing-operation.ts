@@ -43,7 +43,7 @@ export class TimingOperation {
   setProp(key: string, value: unknown): void {
     const innermost = this.innermost;
     if (innermost === undefined || !isPropValue(value)) return;
-    innermost.node.props.set(key, value);
+    innermost.node.setProp(key, value);
     setSpanAttribute(innermost.span, key, value);
   }
 
@@ -72,10 +72,9 @@ export class TimingOperation {
       this.dropDownstream(`the request's downstream outputs are over ${MAX_DOWNSTREAM_BYTES} bytes`);
       return;
     }
-    const props = innermost.node.props;
-    const list = props.get('downstream');
+    const list = innermost.node.getProp('downstream');
     if (Array.isArray(list)) list.push(tree);
-    else props.set('downstream', [tree]);
+    else innermost.node.setProp('downstream', [tree]);
   }
 
   /**
@@ -85,7 +84,7 @@ export class TimingOperation {
   dropDownstream(reason: string): void {
     const innermost = this.innermost;
     if (innermost === undefined || this.debug.finished) return;
-    innermost.node.props.set('downstream_dropped', reason);
+    innermost.node.setProp('downstream_dropped', reason);
   }
 
   /** Starts a follow-up context under this operation's innermost one (a TLS handshake after the TCP connect). */

@@ -35,22 +35,37 @@ export const MAX_TREE_DEPTH = 128;
  */
 export class TimingNode {
   totalTime = 0;
-  readonly props = new Map<string, unknown>();
-  private children: Map<string, TimingNode> | undefined;
+  /** Created on the first prop: most contexts have none. */
+  private props: Map<string, unknown> | undefined = undefined;
+  private children: Map<string, TimingNode> | undefined = undefined;
 
   constructor(
     readonly name: string,
     readonly parent: TimingNode | undefined,
   ) {}
 
-  child(name: string): TimingNode {
-    this.children ??= new Map();
-    let node = this.children.get(name);
-    if (node === undefined) {
-      node = new TimingNode(name, this);
-      this.children.set(name, node);
-    }
+  /** The child named `name`, if entered before. */
+  findChild(name: string): TimingNode | undefined {
+    return this.children?.get(name);
+  }
+
+  /** Adds a child named `name` (not there yet: see `findChild`). */
+  addChild(name: string): TimingNode {
+    const node = new TimingNode(name, this);
+    (this.children ??= new Map()).set(name, node);
     return node;
+  }
+
+  child(name: string): TimingNode {
+    return this.findChild(name) ?? this.addChild(name);
+  }
+
+  setProp(key: string, value: unknown): void {
+    (this.props ??= new Map()).set(key, value);
+  }
+
+  getProp(key: string): unknown {
+    return this.props?.get(key);
   }
 
   /** Kong's shape: `{ total_time, ...props, child: { name: {...} } }`, times in ms with 2 decimals. */
@@ -60,7 +75,7 @@ export class TimingNode {
     if (!isRoot) out.total_time = Math.round(this.totalTime * 100) / 100;
     // The root reads best with its tree first, a node with its own figures first.
     if (isRoot) this.writeChildren(out);
-    for (const [key, value] of this.props) out[key] = value;
+    if (this.props !== undefined) for (const [key, value] of this.props) out[key] = value;
     if (!isRoot) this.writeChildren(out);
     return out;
   }
@@ -71,7 +86,91 @@ export class TimingNode {
     for (const [name, node] of this.children) child[name] = node.toJSON();
     out.child = child;
   }
+
+  /**
+   * `JSON.stringify(this.toJSON())`, written straight from the tree: no
+   * object per node on the way (an output of thousands of contexts is
+   * built once per request, sometimes twice).
+   */
+  toJSONString(): string {
+    const isRoot = this.parent === undefined;
+    if (this.props !== undefined && !plainKeys(this.props.keys())) return this.toJSONStringInObjectOrder();
+    let out = isRoot ? '{' : `{"total_time":${String(Math.round(this.totalTime * 100) / 100)}`;
+    let first = isRoot;
+    if (isRoot && this.children !== undefined) {
+      out += `"child":${childrenJSON(this.children)}`;
+      first = false;
+    }
+    if (this.props !== undefined) {
+      for (const [key, value] of this.props) {
+        const json = JSON.stringify(value);
+        // A value JSON leaves out (none a prop holds) is left out as an object property is.
+        if (json === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:${json}`;
+        first = false;
+      }
+    }
+    if (!isRoot && this.children !== undefined) out += `,"child":${childrenJSON(this.children)}`;
+    return `${out}}`;
+  }
+
+  /** `toJSONString` for props a plain object would reorder or merge (see `plainKeys`): as `toJSON` assigns them. */
+  private toJSONStringInObjectOrder(): string {
+    const fields = new Map<string, string | undefined>();
+    const isRoot = this.parent === undefined;
+    if (!isRoot) fields.set('total_time', String(Math.round(this.totalTime * 100) / 100));
+    if (isRoot && this.children !== undefined) fields.set('child', childrenJSON(this.children));
+    for (const [key, value] of this.props ?? []) fields.set(key, JSON.stringify(value));
+    if (!isRoot && this.children !== undefined) fields.set('child', childrenJSON(this.children));
+    let out = '{';
+    for (const key of objectKeyOrder(fields.keys())) {
+      const json = fields.get(key);
+      if (json !== undefined) out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${json}`;
+    }
+    return `${out}}`;
+  }
 }
+
+function childrenJSON(children: Map<string, TimingNode>): string {
+  const names = plainKeys(children.keys()) ? children.keys() : objectKeyOrder(children.keys());
+  let out = '{';
+  for (const name of names) {
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(name)}:${(children.get(name) as TimingNode).toJSONString()}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * Whether a plain object given `keys` in this order lists them in the same
+ * order, each once: no array index (listed first), no `__proto__` (not an
+ * own property), none of the fields `toJSON` writes itself.
+ */
+function plainKeys(keys: Iterable<string>): boolean {
+  for (const key of keys) {
+    if (isArrayIndex(key) || key === '__proto__' || key === 'total_time' || key === 'child') return false;
+  }
+  return true;
+}
+
+/**
+ * `keys` (distinct, in insertion order) in the order a plain object lists
+ * them: array indices first, ascending, then the others as inserted;
+ * `__proto__` is not an own property there, so not listed.
+ */
+function objectKeyOrder(keys: Iterable<string>): string[] {
+  const all = [...keys].filter((key) => key !== '__proto__');
+  const indices = all.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
+  return [...indices, ...all.filter((key) => !isArrayIndex(key))];
+}
+
+/** A canonical array index ("0" to "4294967294"): a plain object lists those first. */
+function isArrayIndex(key: string): boolean {
+  const c = key.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  return ARRAY_INDEX.test(key) && Number(key) < 4294967295;
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
 
 /**
  * One entry into a timing node: its start, its span, and the instance it
