@@ -8,7 +8,8 @@
  * alone. Ratios are to the first setup, measured in the same run.
  */
 import { join } from 'node:path';
-import { printTable, type Suite } from './harness';
+import type { Suite } from './harness';
+import { printResults } from './server';
 import { machineLine, measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'otel-dormant-server.cjs');
@@ -96,26 +97,6 @@ async function runOtelDormantSuite(): Promise<void> {
     `default set vs (a): always on ${ratio(gOn, ga)}; AlwaysOff ${ratio(gOff, ga)}; dormant ${ratio(gDormant, ga)}`,
   );
   console.log(`goal dormant >= 0.97 of uninstrumented: ${gDormant.rps / ga.rps >= 0.97 ? 'yes' : 'no'}`);
-}
-
-function printResults(results: readonly LoadResult[]): void {
-  const baseline = results[0].rps;
-  printTable(
-    [
-      { title: 'setup', align: 'left' },
-      { title: 'req/s', align: 'right' },
-      { title: 'x (a)', align: 'right' },
-      { title: 'server CPU us/req', align: 'right' },
-      { title: 'rounds (req/s)', align: 'left' },
-    ],
-    results.map((r) => [
-      r.label,
-      r.rps.toFixed(0),
-      `${(r.rps / baseline).toFixed(3)}x`,
-      r.cpuMicrosPerRequest.toFixed(2),
-      r.rounds.map((v) => v.toFixed(0)).join(' '),
-    ]),
-  );
 }
 
 export const otelDormantSuite: Suite = { name: 'otel-dormant', run: runOtelDormantSuite };

@@ -42,7 +42,7 @@ function loadOptions(): LoadOptions {
 }
 
 /** The results table: req/s and ratios to the first setup (and to `alsoRelativeTo`, if given), CPU per request. */
-function printResults(results: readonly LoadResult[], alsoRelativeTo?: { label: string; index: number }): void {
+export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { label: string; index: number }): void {
   const baseline = results[0].rps;
   const second = alsoRelativeTo === undefined ? undefined : results[alsoRelativeTo.index].rps;
   printTable(

@@ -20,21 +20,7 @@
 
 const mode = process.argv[2];
 process.on('SIGINT', () => process.exit(0));
-const noopExporter = {
-  export(_spans, done) {
-    done({ code: 0 });
-  },
-  shutdown() {
-    return Promise.resolve();
-  },
-};
-
-function startSdk(instrumentations, sampler) {
-  const { NodeSDK } = require('@opentelemetry/sdk-node');
-  const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-  const sdk = new NodeSDK({ spanProcessors: [new BatchSpanProcessor(noopExporter)], sampler, instrumentations });
-  sdk.start();
-}
+const { startSdk } = require('./sdk.cjs');
 
 function startRegister(otelInstrumentations) {
   Object.assign(process.env, {
