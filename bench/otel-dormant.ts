@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
-import { printResults } from './server';
-import { machineLine, measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
+import { loadOptions, printMethod, printResults } from './server';
+import { machineLine, measureServers, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'otel-dormant-server.cjs');
 
@@ -43,15 +43,6 @@ const GATEWAY_SETUPS: readonly ServerSetup[] = [
   { label: "(e'') gateway, default set dormant", args: ['--require', 'tsx', GATEWAY, 'otel-all-dormant'] },
 ];
 
-function loadOptions(): LoadOptions {
-  return {
-    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
-    seconds: Number(process.env.BENCH_SECONDS ?? 4),
-    warmupSeconds: 1,
-    connections: 32,
-  };
-}
-
 function ratio(x: LoadResult, base: LoadResult): string {
   return `${(x.rps / base.rps).toFixed(3)} (CPU ${x.cpuMicrosPerRequest - base.cpuMicrosPerRequest >= 0 ? '+' : ''}${(x.cpuMicrosPerRequest - base.cpuMicrosPerRequest).toFixed(2)} us/req)`;
 }
@@ -59,12 +50,7 @@ function ratio(x: LoadResult, base: LoadResult): string {
 async function runOtelDormantSuite(): Promise<void> {
   const options = loadOptions();
   console.log('\n== otel-dormant: hello-world node:http with OpenTelemetry instrumentations, req/s over loopback ==');
-  console.log(
-    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
-      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
-      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
-  );
-  console.log(machineLine());
+  printMethod(options);
   const results = await measureServers(SETUPS, options);
   printResults(results);
   const [a, sdk, on, off, dormantHttp, allOn, register, registerAll, allOff, allDormant, debugged] = results;

@@ -32,13 +32,23 @@ const SETUPS: readonly ServerSetup[] = [
 ];
 
 /** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS. */
-function loadOptions(): LoadOptions {
+export function loadOptions(): LoadOptions {
   return {
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     seconds: Number(process.env.BENCH_SECONDS ?? 4),
     warmupSeconds: 1,
     connections: 32,
   };
+}
+
+/** How a server suite measures, then the machine it runs on: the lines under its title. */
+export function printMethod(options: LoadOptions): void {
+  console.log(
+    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
+      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
+      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
+  );
+  console.log(machineLine());
 }
 
 /** The results table: req/s and ratios to the first setup (and to `alsoRelativeTo`, if given), CPU per request. */
@@ -68,12 +78,7 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
 async function runServerSuite(): Promise<void> {
   const options = loadOptions();
   console.log('\n== server: hello-world node:http, req/s over loopback ==');
-  console.log(
-    `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
-      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
-      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
-  );
-  console.log(machineLine());
+  printMethod(options);
   const results = await measureServers(SETUPS, options);
   printResults(results, { label: "(a')", index: 1 });
   const [a, aPrime, b, bLazy] = results;
