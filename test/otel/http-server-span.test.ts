@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import http from 'node:http';
 import { nodeAt, type Tree } from '../helpers/debugged';
-import { close, listen, send } from '../helpers/http';
-import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
+import { send } from '../helpers/http';
+import type { OtlpSpan } from '../helpers/otlp-receiver';
 import { AppProcess } from '../register/app-process';
+import { useAppPeers } from '../register/app-peers';
 
 // HttpInstrumentation dormant (group otel:http) in real application
 // processes (the built package: run `npm run build` first): a debug request
@@ -40,23 +40,7 @@ const SETUPS: Setup[] = [
 
 describe("dormant HttpInstrumentation: a debug request's trace starts at its SERVER span", function () {
   this.timeout(60_000);
-  let receiver: OtlpReceiver;
-  let upstream: http.Server;
-  let upstreamUrl: string;
-  const apps: AppProcess[] = [];
-
-  before(async () => {
-    receiver = await new OtlpReceiver().start();
-    upstream = http.createServer((_req, res) => res.end('upstream'));
-    upstreamUrl = await listen(upstream);
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.stop()));
-  });
-  after(async () => {
-    await close(upstream);
-    await receiver.stop();
-  });
+  const peers = useAppPeers();
 
   for (const [index, setup] of SETUPS.entries()) {
     it(setup.title, async () => {
@@ -64,16 +48,16 @@ describe("dormant HttpInstrumentation: a debug request's trace starts at its SER
       const app = new AppProcess(setup.args, {
         ...setup.env,
         OTEL_SERVICE_NAME: service,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
+        OTEL_EXPORTER_OTLP_ENDPOINT: peers.receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTLP_TRACES_URL: receiver.tracesUrl,
+        OTLP_TRACES_URL: peers.receiver.tracesUrl,
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
         OTEL_LOG_LEVEL: 'warn',
         DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN: 'otel-debug-token',
-        UPSTREAM_URL: upstreamUrl,
+        UPSTREAM_URL: peers.upstreamUrl,
       });
-      apps.push(app);
+      peers.apps.push(app);
       const url = await app.ready();
 
       expect((await send(`${url}/plain-before`)).body).to.equal('upstream');
@@ -81,12 +65,15 @@ describe("dormant HttpInstrumentation: a debug request's trace starts at its SER
       expect(debugged.body).to.equal('upstream');
       const output = JSON.parse(debugged.headers['x-request-debug-output'] as string) as Tree & { trace_id: string };
       // The header's tree shows OpenTelemetry's client span too, with its key attributes.
-      expect(nodeAt(output, 'GET')).to.include({ 'url.full': `${upstreamUrl}/`, 'http.response.status_code': 200 });
+      expect(nodeAt(output, 'GET')).to.include({
+        'url.full': `${peers.upstreamUrl}/`,
+        'http.response.status_code': 200,
+      });
       expect((await send(`${url}/plain-after`)).body).to.equal('upstream');
 
       app.child.kill('SIGTERM');
       await app.exited;
-      const spans = receiver.spans.filter((span) => span.serviceName === service);
+      const spans = peers.receiver.spans.filter((span) => span.serviceName === service);
       const ofTrace = spans.filter((span) => span.traceId === output.trace_id);
 
       // Nothing from OpenTelemetry's instrumentation outside the debugged request's trace.

@@ -2,14 +2,14 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { close, listen, send } from '../helpers/http';
-import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
+import { send } from '../helpers/http';
+import type { OtlpSpan } from '../helpers/otlp-receiver';
 import { PROJECT_ROOT } from '../helpers/run-node';
 import { AppProcess } from './app-process';
+import { useAppPeers } from './app-peers';
 
 // DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS: real application processes started with
 // `node --require dynamic-hooks/register` (the built package: run `npm run
@@ -36,16 +36,13 @@ async function freePort(): Promise<number> {
 
 describe('DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS (dynamic-hooks/register)', function () {
   this.timeout(60_000);
-  let receiver: OtlpReceiver;
-  let upstream: http.Server;
-  let upstreamUrl: string;
-  const apps: AppProcess[] = [];
+  const peers = useAppPeers();
 
   async function startApp(service: string, instrumentations: string): Promise<{ app: AppProcess; admin: string }> {
     const adminPort = await freePort();
     const app = new AppProcess(['--require', 'dynamic-hooks/register', APP], {
       OTEL_SERVICE_NAME: service,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
+      OTEL_EXPORTER_OTLP_ENDPOINT: peers.receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_METRICS_EXPORTER: 'none',
       OTEL_LOGS_EXPORTER: 'none',
@@ -54,9 +51,9 @@ describe('DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS (dynamic-hooks/register)', functio
       DYNAMIC_HOOKS_ADMIN_PORT: String(adminPort),
       DYNAMIC_HOOKS_ADMIN_TOKEN: ADMIN_TOKEN,
       DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS: instrumentations,
-      UPSTREAM_URL: upstreamUrl,
+      UPSTREAM_URL: peers.upstreamUrl,
     });
-    apps.push(app);
+    peers.apps.push(app);
     await app.ready();
     return { app, admin: `http://127.0.0.1:${adminPort}/dynamic-hooks` };
   }
@@ -72,21 +69,8 @@ describe('DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS (dynamic-hooks/register)', functio
   async function spansAtExit(app: AppProcess, service: string): Promise<OtlpSpan[]> {
     app.child.kill('SIGTERM');
     await app.exited;
-    return receiver.spans.filter((span) => span.serviceName === service);
+    return peers.receiver.spans.filter((span) => span.serviceName === service);
   }
-
-  before(async () => {
-    receiver = await new OtlpReceiver().start();
-    upstream = http.createServer((_req, res) => res.end('upstream'));
-    upstreamUrl = await listen(upstream);
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.stop()));
-  });
-  after(async () => {
-    await close(upstream);
-    await receiver.stop();
-  });
 
   it('installs the listed ones dormant as otel:<name> groups the admin endpoint shows and switches', async () => {
     const service = 'otel-dormant-list';

@@ -1,31 +1,28 @@
 import { expect } from 'chai';
-import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeAt, type Tree } from '../helpers/debugged';
-import { close, listen, send, type Reply } from '../helpers/http';
-import { OtlpReceiver, type OtlpSpan } from '../helpers/otlp-receiver';
+import { send, type Reply } from '../helpers/http';
+import type { OtlpSpan } from '../helpers/otlp-receiver';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { eventually } from '../helpers/timing-harness';
 import { AppProcess } from './app-process';
+import { useAppPeers } from './app-peers';
 
 // Real application processes with no telemetry code, started by
 // `node --require dynamic-hooks/register` / `--import dynamic-hooks/register`
 // (the built package: run `npm run build` first), configured only through the
-// environment, exporting to a real OTLP/HTTP receiver.
+// environment, exporting to a real OTLP/HTTP peers.receiver.
 const CJS_APP = 'test/fixtures/register/app.cjs';
 const ESM_APP = 'test/fixtures/register/app.mjs';
 
 describe('zero-code start (dynamic-hooks/register)', function () {
   this.timeout(30_000);
-  let receiver: OtlpReceiver;
-  let upstream: http.Server;
-  let upstreamUrl: string;
-  const apps: AppProcess[] = [];
+  const peers = useAppPeers();
 
   /** Starts an app whose only telemetry configuration is its environment. */
   function startApp(nodeArgs: readonly string[], env: NodeJS.ProcessEnv): AppProcess {
     const app = new AppProcess(nodeArgs, {
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
+      OTEL_EXPORTER_OTLP_ENDPOINT: peers.receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       // The receiver takes traces only.
       OTEL_METRICS_EXPORTER: 'none',
@@ -35,15 +32,15 @@ describe('zero-code start (dynamic-hooks/register)', function () {
       OTEL_LOG_LEVEL: 'warn',
       // A configured token is never printed: stderr stays empty unless something is wrong.
       DYNAMIC_HOOKS_REQUEST_DEBUG_TOKEN: 'zero-code-token',
-      UPSTREAM_URL: upstreamUrl,
+      UPSTREAM_URL: peers.upstreamUrl,
       ...env,
     });
-    apps.push(app);
+    peers.apps.push(app);
     return app;
   }
 
   function spansOf(service: string): OtlpSpan[] {
-    return receiver.spans.filter((span) => span.serviceName === service);
+    return peers.receiver.spans.filter((span) => span.serviceName === service);
   }
 
   /** Sends `X-Request-Debug: *` to `url`: the reply and the tree of its header output. */
@@ -54,19 +51,6 @@ describe('zero-code start (dynamic-hooks/register)', function () {
     return { reply, tree: JSON.parse(output as string) as Tree };
   }
 
-  before(async () => {
-    receiver = await new OtlpReceiver().start();
-    upstream = http.createServer((_req, res) => res.end('upstream'));
-    upstreamUrl = await listen(upstream);
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.stop()));
-  });
-  after(async () => {
-    await close(upstream);
-    await receiver.stop();
-  });
-
   describe('CommonJS: node --require dynamic-hooks/register', () => {
     it('times a debug request, exports it under OTEL_SERVICE_NAME at SIGTERM, and still dies of SIGTERM', async () => {
       const service = 'zero-code-cjs';
@@ -76,7 +60,7 @@ describe('zero-code start (dynamic-hooks/register)', function () {
         OTEL_TRACES_SAMPLER: 'always_off',
       });
       const url = await app.ready();
-      const upstreamHost = upstreamUrl.replace(/^http:\/\//, '');
+      const upstreamHost = peers.upstreamUrl.replace(/^http:\/\//, '');
 
       const plain = await send(url);
       expect(plain.body).to.equal('upstream');
