@@ -67,7 +67,8 @@ export interface TimingInstrumentationConfig extends InstrumentationConfig {
    * The dormant OpenTelemetry instrumentations (see `dormant`) a debug
    * request turns on with `timing`: `'all'` (default: every `otel:*`
    * group), `'none'`, or a list of groups (`'otel:pg'`) or instrumentation
-   * names (`'pg'`).
+   * names (`'pg'`). Env `DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS` (`all`, `none`
+   * or a comma-separated list) overrides it.
    */
   otelGroups?: DebugOtelGroups;
 }
@@ -127,8 +128,45 @@ export function resolveSettings(
     clientAddress,
     logger,
     tracer,
-    otelGroups: resolveDebugOtelGroups(config.otelGroups),
+    otelGroups: envOverride(
+      env,
+      DEBUG_OTEL_GROUPS_ENV,
+      parseDebugOtelGroups,
+      resolveDebugOtelGroups(config.otelGroups),
+    ),
   };
+}
+
+/**
+ * Variable `name` of `env` parsed by `parse` if set, else `code` (the
+ * code's setting, checked already). A bad variable is reported (diag and
+ * stderr, see `tellOperator`) and ignored, which leaves the code's setting.
+ */
+function envOverride<T>(env: NodeJS.ProcessEnv, name: string, parse: (text: string) => T, code: T): T {
+  const text = env[name];
+  if (text === undefined || text.trim() === '') return code;
+  try {
+    return parse(text);
+  } catch (error) {
+    tellOperator('warn', `${name} ignored: ${error instanceof Error ? error.message : String(error)}`);
+    return code;
+  }
+}
+
+/** Env name of the `otelGroups` option: `all`, `none`, or a comma-separated list. */
+export const DEBUG_OTEL_GROUPS_ENV = 'DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS';
+
+/** `DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS`'s text as the `otelGroups` option takes it. */
+function parseDebugOtelGroups(text: string): 'all' | 'none' | ReadonlySet<string> {
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 1 && (names[0] === 'all' || names[0] === 'none')) return names[0];
+  if (names.some((name) => name === 'all' || name === 'none')) {
+    throw new TypeError(`'all' and 'none' stand alone, got "${text}"`);
+  }
+  return resolveDebugOtelGroups(names, DEBUG_OTEL_GROUPS_ENV);
 }
 
 /** Env names of the client-address options. */
@@ -142,16 +180,7 @@ export const TRUSTED_HOPS_ENV = 'DYNAMIC_HOOKS_TRUSTED_HOPS';
  * `tellOperator`) and ignored, which leaves the code's (or the safe default) setting.
  */
 function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.ProcessEnv): ClientAddressSource {
-  const fromEnv = <T>(name: string, parse: (text: string) => T, code: T): T => {
-    const text = env[name];
-    if (text === undefined || text.trim() === '') return code;
-    try {
-      return parse(text);
-    } catch (error) {
-      tellOperator('warn', `${name} ignored: ${error instanceof Error ? error.message : String(error)}`);
-      return code;
-    }
-  };
+  const fromEnv = <T>(name: string, parse: (text: string) => T, code: T): T => envOverride(env, name, parse, code);
   const trustedProxies = fromEnv(
     TRUSTED_PROXIES_ENV,
     (text) =>

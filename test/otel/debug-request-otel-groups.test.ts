@@ -9,6 +9,17 @@ import { timingHarness } from '../helpers/timing-harness';
 
 const IOREDIS_SCOPE = '@opentelemetry/instrumentation-ioredis';
 
+/** What this process writes to stderr until `restore()` (the operator lines go there). */
+function captureStderr(): { text: string; restore: () => void } {
+  const write = process.stderr.write.bind(process.stderr);
+  const captured = { text: '', restore: () => void (process.stderr.write = write) };
+  process.stderr.write = (chunk: string | Uint8Array) => {
+    captured.text += String(chunk);
+    return true;
+  };
+  return captured;
+}
+
 describe('a debug request turns the dormant OpenTelemetry groups on with timing', () => {
   const harness = timingHarness();
   let instrumentation: IORedisInstrumentation;
@@ -68,6 +79,44 @@ describe('a debug request turns the dormant OpenTelemetry groups on with timing'
       const { spans } = await runInRequest(() => redis.get('debug:c'));
       expect(otelSpans(spans), JSON.stringify(otelGroups)).to.have.length(expected);
     }
+  });
+
+  describe('DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS', () => {
+    const saved = process.env.DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS;
+      else process.env.DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS = saved;
+    });
+
+    it('overrides otelGroups: none, a comma list, all', async () => {
+      const cases: [string, NonNullable<Parameters<typeof harness.configure>[0]['otelGroups']>, number][] = [
+        ['none', 'all', 0],
+        [' pg , otel:http ', 'all', 0],
+        ['pg,ioredis', 'none', 1],
+        ['all', 'none', 1],
+      ];
+      for (const [variable, otelGroups, expected] of cases) {
+        process.env.DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS = variable;
+        harness.configure({ otelGroups });
+        const { spans } = await runInRequest(() => redis.get('debug:d'));
+        expect(otelSpans(spans), `${variable} over ${JSON.stringify(otelGroups)}`).to.have.length(expected);
+      }
+    });
+
+    it('is reported and ignored when bad, leaving the code setting', async () => {
+      const stderr = captureStderr();
+      try {
+        process.env.DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS = 'all,pg';
+        harness.configure({ otelGroups: ['ioredis'] });
+      } finally {
+        stderr.restore();
+      }
+      expect(stderr.text).to.match(
+        /\[dynamic-hooks\] DYNAMIC_HOOKS_DEBUG_OTEL_GROUPS ignored: 'all' and 'none' stand alone/,
+      );
+      const { spans } = await runInRequest(() => redis.get('debug:e'));
+      expect(otelSpans(spans)).to.have.length(1);
+    });
   });
 
   it('refuses a bad otelGroups, naming it', () => {
