@@ -3,11 +3,11 @@
 // as an application that starts the endpoint in each worker does.
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { join } from 'node:path';
 import { send } from '../helpers/http';
 import { PROJECT_ROOT } from '../helpers/run-node';
 import { adminRequest, putGroup } from './admin-client';
+import { freeTcpPort } from '../helpers/free-port';
 
 const TOKEN = 'cluster-admin-token-81b2';
 const FIXTURE = join(PROJECT_ROOT, 'test/fixtures/cluster/admin-cluster.ts');
@@ -19,15 +19,6 @@ interface WorkerEntry {
   error?: string;
   group?: { name: string; alwaysEnabled: boolean };
   groups?: { name: string; alwaysEnabled: boolean }[];
-}
-
-/** A free loopback port (the workers share it, so the test picks it). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 class ClusterApp {
@@ -42,7 +33,7 @@ class ClusterApp {
     env: Record<string, string> = {},
     args: readonly string[] = ['--require', 'tsx', FIXTURE],
   ): Promise<void> {
-    const [appPort, adminPort] = [await freePort(), await freePort()];
+    const [appPort, adminPort] = [await freeTcpPort(), await freeTcpPort()];
     this.adminPort = adminPort;
     this.appUrl = `http://127.0.0.1:${appPort}/`;
     this.adminUrl = `http://127.0.0.1:${adminPort}/dynamic-hooks`;

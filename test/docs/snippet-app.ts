@@ -9,10 +9,11 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../helpers/run-node';
+import { freeTcpPort } from '../helpers/free-port';
 
 /** How a finished process ended, and what it wrote. */
 export interface Outcome {
@@ -34,19 +35,6 @@ const BASE_ENV: NodeJS.ProcessEnv = {
   OTEL_LOGS_EXPORTER: 'none',
   NO_COLOR: '1',
 };
-
-/** A free loopback port (free when asked; the snippet binds it soon after). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -181,7 +169,7 @@ export class SnippetApp {
   async port(documented: number): Promise<number> {
     let actual = this.ports.get(documented);
     if (actual === undefined) {
-      actual = await freePort();
+      actual = await freeTcpPort();
       this.ports.set(documented, actual);
     }
     return actual;

@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freeTcpPort } from './free-port';
 
 /** A throwaway PostgreSQL server (Debian's `postgresql`) on a loopback port, with its data in a temp dir. */
 export interface PostgresServer {
@@ -22,15 +22,6 @@ function binDir(): string {
   const versions = spawnSync('ls', [base], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
   const newest = versions.sort((a, b) => Number(b) - Number(a)).find((v) => existsSync(path.join(base, v, 'bin')));
   return newest === undefined ? '' : path.join(base, newest, 'bin');
-}
-
-async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
 }
 
 /** Who runs the server: PostgreSQL refuses root, so as root it runs as the `postgres` user Debian's package creates. */

@@ -2,20 +2,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freeTcpPort } from './free-port';
 
 /** A real redis-server (from Debian, installed by .ci/run) on a loopback port. */
 export interface RedisServer {
   readonly port: number;
   stop(): Promise<void>;
-}
-
-async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  return port;
 }
 
 /** Starts redis-server without persistence; fails with a clear message if it is not installed. */

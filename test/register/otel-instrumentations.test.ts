@@ -1,8 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { send } from '../helpers/http';
@@ -10,6 +8,7 @@ import type { OtlpSpan } from '../helpers/otlp-receiver';
 import { PROJECT_ROOT } from '../helpers/run-node';
 import { AppProcess } from './app-process';
 import { useAppPeers } from './app-peers';
+import { freeTcpPort } from '../helpers/free-port';
 
 // DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS: real application processes started with
 // `node --require dynamic-hooks/register` (the built package: run `npm run
@@ -26,20 +25,12 @@ interface GroupInfo {
   readonly hookedFunctions: string[];
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS (dynamic-hooks/register)', function () {
   this.timeout(60_000);
   const peers = useAppPeers();
 
   async function startApp(service: string, instrumentations: string): Promise<{ app: AppProcess; admin: string }> {
-    const adminPort = await freePort();
+    const adminPort = await freeTcpPort();
     const app = new AppProcess(['--require', 'dynamic-hooks/register', APP], {
       OTEL_SERVICE_NAME: service,
       OTEL_EXPORTER_OTLP_ENDPOINT: peers.receiver.tracesUrl.replace(/\/v1\/traces$/, ''),
