@@ -6,6 +6,7 @@ import { HookSite, type AnyFunction } from '../core/hook-site';
 import { isActive, withScopeFrameOf } from '../core/request-scope';
 import { createWrapper } from '../core/wrapper';
 import { dispatchingDebugScope } from '../server/http-server';
+import { withProbeContext } from './probe-context';
 
 const apply = Reflect.apply;
 const construct = Reflect.construct;
@@ -146,7 +147,7 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
   try {
     caller = { gate: gate.token, context: active, suppressed: !on };
     if (on) return call(gate.instrumented, thisArg, args, newTarget);
-    return context.with(suppressTracing(active), call, undefined, gate.instrumented, thisArg, args, newTarget);
+    return withProbeContext(suppressTracing(active), call, gate.instrumented, thisArg, args, newTarget);
   } finally {
     caller = outer;
     if (!gate.retired) classify(gate, counter.patches !== before);
