@@ -6,7 +6,7 @@
  */
 export { hookFunction } from './core/hook-function';
 export type { HookFunctionOptions, HookHandlers, MaxArgs, Unhook } from './core/types';
-export { watchGroupActivity } from './core/group-state';
+export { SUBSCRIPTION_LINGER_MS, watchGroupActivity } from './core/group-state';
 export { reportHandlerFailure } from './core/report-failure';
 export { requestScopeOf } from './core/request-scope';
 export { TIMING_GROUP } from './names/hooks';

@@ -13,6 +13,7 @@ import {
   VERSION,
   reportHandlerFailure,
   startOperation,
+  SUBSCRIPTION_LINGER_MS,
   watchGroupActivity,
   type TimingOperation,
 } from '../../src/instrumentation-api';
@@ -91,14 +92,18 @@ export class UndiciInstrumentation extends InstrumentationBase {
   /**
    * Enables the instrumentation: from now on it subscribes to undici's
    * diagnostics channels whenever group `timing` is enabled somewhere, and
-   * unsubscribes when it no longer is.
+   * unsubscribes once it has not been for `SUBSCRIPTION_LINGER_MS`.
    */
   override enable(): void {
     super.enable();
-    this.stopWatching ??= watchGroupActivity(TIMING_GROUP, (active) => {
-      if (active) this.subscribe();
-      else this.unsubscribe();
-    });
+    this.stopWatching ??= watchGroupActivity(
+      TIMING_GROUP,
+      (active) => {
+        if (active) this.subscribe();
+        else this.unsubscribe();
+      },
+      SUBSCRIPTION_LINGER_MS,
+    );
   }
 
   /** Disables the instrumentation: unsubscribes from undici's diagnostics channels and stops watching group `timing`. */

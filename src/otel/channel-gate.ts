@@ -1,12 +1,13 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { watchGroupActivity, type GroupState } from '../core/group-state';
+import { SUBSCRIPTION_LINGER_MS, watchGroupActivity, type GroupState } from '../core/group-state';
 import { isActive } from '../core/request-scope';
 import type { ChannelHandler } from './instrumentation-internals';
 
 /**
  * Subscribes `onMessage` to the diagnostics channel `name` only while
- * `group` is enabled anywhere (process-wide or by a live request), so that
- * while it is dormant the publisher sees no subscriber and does no work.
+ * `group` is enabled anywhere (process-wide or by a live request), and for
+ * `SUBSCRIPTION_LINGER_MS` after, so that while it is dormant the
+ * publisher sees no subscriber and does no work.
  * While subscribed, a message reaches `onMessage` only where the group is
  * enabled: messages about one request (`message.request`, as undici
  * publishes them) follow the decision made at the first message about it,
@@ -19,12 +20,16 @@ export function gateChannel(group: GroupState, name: string, onMessage: ChannelH
     if (admits(group, message)) onMessage(message, channel);
   };
   let subscribed = false;
-  const stopWatching = watchGroupActivity(group.name, (active) => {
-    if (active === subscribed) return;
-    subscribed = active;
-    if (active) diagnosticsChannel.subscribe(name, gated);
-    else diagnosticsChannel.unsubscribe(name, gated);
-  });
+  const stopWatching = watchGroupActivity(
+    group.name,
+    (active) => {
+      if (active === subscribed) return;
+      subscribed = active;
+      if (active) diagnosticsChannel.subscribe(name, gated);
+      else diagnosticsChannel.unsubscribe(name, gated);
+    },
+    SUBSCRIPTION_LINGER_MS,
+  );
   return () => {
     stopWatching();
     if (subscribed) diagnosticsChannel.unsubscribe(name, gated);

@@ -6,6 +6,7 @@ import { nodeAt, runInRequest, spanPath } from '../helpers/debugged';
 import { libraryInstrumentations } from '../helpers/library-instrumentations';
 import { releaseRequestScopes } from '../helpers/scopes';
 import { eventually, timingHarness } from '../helpers/timing-harness';
+import { SUBSCRIPTION_LINGER_MS } from '../../src/core/group-state';
 
 describe('UndiciInstrumentation (fetch)', () => {
   const harness = timingHarness();
@@ -72,11 +73,11 @@ describe('UndiciInstrumentation (fetch)', () => {
   it("listens to undici's channels only while the timing group is enabled somewhere", async () => {
     const channel = diagnosticsChannel.channel('undici:request:create');
     await releaseRequestScopes(); // scopes other suites left to the garbage collector
-    await eventually(() => !channel.hasSubscribers);
+    await eventually(() => !channel.hasSubscribers, SUBSCRIPTION_LINGER_MS + 2000);
     await runInRequest(async () => {
       expect(channel.hasSubscribers, 'during a debugged request').to.equal(true);
       return (await fetch(upstreamUrl)).text();
     });
-    await eventually(() => !channel.hasSubscribers);
+    await eventually(() => !channel.hasSubscribers, SUBSCRIPTION_LINGER_MS + 2000);
   });
 });

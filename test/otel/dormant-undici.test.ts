@@ -13,6 +13,8 @@ import http from 'node:http';
 import { alwaysEnable, disableByDefault, dormant, listGroups, withGroupsEnabled } from '../../src';
 import { close, listen } from '../helpers/http';
 import { releaseRequestScopes } from '../helpers/scopes';
+import { eventually } from '../helpers/timing-harness';
+import { SUBSCRIPTION_LINGER_MS } from '../../src/core/group-state';
 
 describe('dormant(): undici instrumentation (fetch), built on diagnostics_channel', () => {
   const exporter = new InMemorySpanExporter();
@@ -72,12 +74,14 @@ describe('dormant(): undici instrumentation (fetch), built on diagnostics_channe
     expect(span.attributes).to.include({ 'http.request.method': 'GET', 'http.response.status_code': 200 });
   });
 
-  it('records every fetch while enabled process-wide, and unsubscribes once disabled', async () => {
+  it('records every fetch while enabled process-wide, and unsubscribes a moment after it is disabled', async () => {
     alwaysEnable('otel:undici');
     await fetched('/d');
     disableByDefault('otel:undici');
-    if (!listenedBefore) expect(create.hasSubscribers).to.equal(false);
+    // Still subscribed for a moment (debugged requests come and go): the gate drops the fetch.
     await fetched('/e');
+    if (!listenedBefore) await eventually(() => !create.hasSubscribers, SUBSCRIPTION_LINGER_MS + 1000);
+    await fetched('/f');
     expect(spanUrls()).to.deep.equal([`${url}/d`]);
   });
 });
