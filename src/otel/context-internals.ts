@@ -48,7 +48,8 @@ const shortcut = new WeakSet();
  * `fn` reads the root context either way. Instrumentation code left behind
  * by a gate's probe (a listener bound to the context that was active,
  * which is the root one) would otherwise switch the hooks on at its first
- * event. Once they are on, the class's `with` runs as before.
+ * event. Once they are on (for good: only `disable()` turns them off), the
+ * own `with` removes itself and the class's runs as before, at no cost.
  */
 export function shortcutRootWhileIdle(manager: ContextManager): void {
   if (shortcut.has(manager) || Object.hasOwn(manager, 'with')) return;
@@ -56,7 +57,8 @@ export function shortcutRootWhileIdle(manager: ContextManager): void {
   if (storage === undefined) return;
   const classWith = manager.with;
   const withOrShortcut: ContextManager['with'] = function (this: ContextManager, ctx, fn, thisArg, ...args) {
-    if (ctx === ROOT_CONTEXT && storage.enabled === false) return Reflect.apply(fn, thisArg, args);
+    if (storage.enabled !== false) Reflect.deleteProperty(manager, 'with');
+    else if (ctx === ROOT_CONTEXT) return Reflect.apply(fn, thisArg, args);
     return Reflect.apply(classWith, this, [ctx, fn, thisArg, ...args]);
   };
   Object.defineProperty(manager, 'with', { value: withOrShortcut, writable: true, configurable: true });

@@ -45,6 +45,8 @@ describe('OpenTelemetry context internals the gates probe uses', () => {
     const nested = manager.with(inner, () => manager.with(ROOT_CONTEXT, () => manager.active().getValue(KEY)));
     expect(nested, 'the root context entered inside another').to.equal(undefined);
     expect(asyncHooksIdle(manager)).to.equal(false);
+    manager.with(ROOT_CONTEXT, () => undefined);
+    expect(Object.hasOwn(manager, 'with'), 'the shortcut, once the hooks are on').to.equal(false);
     expect(() =>
       manager.with(ROOT_CONTEXT, () => {
         throw new Error('from fn');
