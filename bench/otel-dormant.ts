@@ -5,7 +5,9 @@
  * absent (with and without a NodeSDK); then the idle cost of @opentelemetry/auto-instrumentations-node's
  * whole default set installed dormant by `dynamic-hooks/register`
  * (`DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS=all`) against `dynamic-hooks/register`
- * alone. Ratios are to the first setup, measured in the same run.
+ * alone; and what a debugged request with the whole set enabled costs per
+ * span it exports, against the set always on. The same for
+ * examples/gateway. Ratios are to the first setup, measured in the same run.
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
@@ -13,6 +15,7 @@ import { loadOptions, printMethod, printResults } from './server';
 import { machineLine, measureServers, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'otel-dormant-server.cjs');
+const DEBUG = { 'X-Request-Debug': '*' };
 
 const SETUPS: readonly ServerSetup[] = [
   { label: '(a) no OpenTelemetry', args: [SERVER, 'plain'] },
@@ -29,9 +32,13 @@ const SETUPS: readonly ServerSetup[] = [
     args: [SERVER, 'otel-all-dormant'],
   },
   {
-    label: "(g') as (g), every request debugged (the whole set enabled on it)",
-    args: [SERVER, 'register-otel-all'],
-    headers: { 'X-Request-Debug': '*', 'X-Request-Debug-Token': 'bench' },
+    label: '(h) TimingInstrumentation and the default set dormant, no debug header',
+    args: [SERVER, 'timing-otel-all'],
+  },
+  {
+    label: "(h') as (h), every request debugged (the whole set enabled on it)",
+    args: [SERVER, 'timing-otel-all'],
+    headers: DEBUG,
   },
 ];
 
@@ -41,7 +48,33 @@ const GATEWAY_SETUPS: readonly ServerSetup[] = [
   { label: '(e) gateway, default set always on', args: ['--require', 'tsx', GATEWAY, 'otel-all-on'] },
   { label: "(e') gateway, default set, AlwaysOff sampler", args: ['--require', 'tsx', GATEWAY, 'otel-all-off'] },
   { label: "(e'') gateway, default set dormant", args: ['--require', 'tsx', GATEWAY, 'otel-all-dormant'] },
+  {
+    label: '(h) gateway, timing instrumentations and the set dormant',
+    args: ['--require', 'tsx', GATEWAY, 'timing-otel-all'],
+  },
+  {
+    label: "(h') as (h), every request debugged (the whole set enabled on it)",
+    args: ['--require', 'tsx', GATEWAY, 'timing-otel-all'],
+    headers: DEBUG,
+  },
 ];
+
+/**
+ * A debugged request's cost per span against the same instrumentations
+ * always on (issue 14's goal: within 1.2x): the CPU a setup adds to its
+ * baseline, divided by the spans it exports per request (its timing
+ * contexts' included).
+ */
+function perSpan(debugged: LoadResult, undebugged: LoadResult, allOn: LoadResult, none: LoadResult): string {
+  const cost = (x: LoadResult, base: LoadResult): number =>
+    (x.cpuMicrosPerRequest - base.cpuMicrosPerRequest) / x.spansPerRequest;
+  const [mine, theirs] = [cost(debugged, undebugged), cost(allOn, none)];
+  return (
+    `debugged, the whole set enabled: ${mine.toFixed(2)} us per span (${debugged.spansPerRequest.toFixed(2)} spans/req); ` +
+    `the set always on: ${theirs.toFixed(2)} us per span (${allOn.spansPerRequest.toFixed(2)} spans/req); ` +
+    `ratio ${(mine / theirs).toFixed(2)}x (goal <= 1.2x)`
+  );
+}
 
 function ratio(x: LoadResult, base: LoadResult): string {
   return `${(x.rps / base.rps).toFixed(3)} (CPU ${x.cpuMicrosPerRequest - base.cpuMicrosPerRequest >= 0 ? '+' : ''}${(x.cpuMicrosPerRequest - base.cpuMicrosPerRequest).toFixed(2)} us/req)`;
@@ -53,7 +86,7 @@ async function runOtelDormantSuite(): Promise<void> {
   printMethod(options);
   const results = await measureServers(SETUPS, options);
   printResults(results);
-  const [a, sdk, on, off, dormantHttp, allOn, register, registerAll, allOff, allDormant, debugged] = results;
+  const [a, sdk, on, off, dormantHttp, allOn, register, registerAll, allOff, allDormant, timed, debugged] = results;
   console.log(
     `HttpInstrumentation vs (a): always on ${ratio(on, a)}; AlwaysOff ${ratio(off, a)}; dormant ${ratio(dormantHttp, a)}`,
   );
@@ -65,10 +98,7 @@ async function runOtelDormantSuite(): Promise<void> {
     `default set vs (a): always on ${ratio(allOn, a)}; AlwaysOff ${ratio(allOff, a)}; dormant ${ratio(allDormant, a)}`,
   );
   console.log(`whole set dormant under register, (g)/(f): ${ratio(registerAll, register)}`);
-  console.log(
-    `a debugged request with the whole set enabled against the set always on, CPU per request (g')/(e): ` +
-      `${(debugged.cpuMicrosPerRequest / allOn.cpuMicrosPerRequest).toFixed(2)}x (it also carries its timing contexts)`,
-  );
+  console.log(`per span, (h')-(h) against (e)-(a): ${perSpan(debugged, timed, allOn, a)}`);
   console.log(
     `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${dormantHttp.rps / sdk.rps >= 0.97 ? 'yes' : 'no'}, ` +
       `(e'')/(a) ${allDormant.rps / a.rps >= 0.97 ? 'yes' : 'no'}, (g)/(f) ${registerAll.rps / register.rps >= 0.97 ? 'yes' : 'no'}`,
@@ -78,11 +108,12 @@ async function runOtelDormantSuite(): Promise<void> {
   console.log(machineLine());
   const gateway = await measureServers(GATEWAY_SETUPS, options);
   printResults(gateway);
-  const [ga, gOn, gOff, gDormant] = gateway;
+  const [ga, gOn, gOff, gDormant, gTimed, gDebugged] = gateway;
   console.log(
     `default set vs (a): always on ${ratio(gOn, ga)}; AlwaysOff ${ratio(gOff, ga)}; dormant ${ratio(gDormant, ga)}`,
   );
   console.log(`goal dormant >= 0.97 of uninstrumented: ${gDormant.rps / ga.rps >= 0.97 ? 'yes' : 'no'}`);
+  console.log(`per span, (h')-(h) against (e)-(a): ${perSpan(gDebugged, gTimed, gOn, ga)}`);
 }
 
 export const otelDormantSuite: Suite = { name: 'otel-dormant', run: runOtelDormantSuite };

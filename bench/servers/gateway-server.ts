@@ -9,16 +9,13 @@
 // scopeEveryRequest: false, so only debugged requests get a request scope);
 // otel-all-on / otel-all-off (@opentelemetry/auto-instrumentations-node's
 // default set, always-on / always-off sampler); otel-all-dormant (the same
-// set made dormant with dormant(list), never enabled, always-on sampler).
+// set made dormant with dormant(list), never enabled, always-on sampler);
+// timing-otel-all (getTimingInstrumentations() and the same set dormant,
+// RequestDebugSampler: a debugged request enables the whole set). Spans go
+// to bench/servers/sdk.cjs's counting no-op exporter.
 // Prints "ready <url>"; answers "stats" on stdin (see stats.cjs).
-import { ExportResultCode } from '@opentelemetry/core';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { AlwaysOffSampler, AlwaysOnSampler, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,39 +27,38 @@ import { dormant, RequestDebugSampler } from '../../src';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { answerStats, countRequest } = require('./stats.cjs') as { answerStats: () => void; countRequest: () => void };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { propagateContext } = require('./propagate-context.cjs') as { propagateContext: (server: http.Server) => void };
-
-const noopExporter: SpanExporter = {
-  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: () => Promise.resolve(),
+const { startSdk } = require('./sdk.cjs') as {
+  startSdk: (instrumentations: readonly (Instrumentation | Instrumentation[])[], sampler: Sampler) => void;
 };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { propagateContext } = require('./propagate-context.cjs') as { propagateContext: (server: http.Server) => void };
 
 // Exit through process.exit on either signal, so that the upstream is stopped too.
 process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
 const setup = process.argv[2];
 const timed = setup === 'timing' || setup === 'timing-debug-scopes';
-if (timed || setup === 'propagation') {
-  new NodeSDK({
-    spanProcessors: [new BatchSpanProcessor(noopExporter)],
-    sampler: new RequestDebugSampler(new AlwaysOffSampler()),
-    instrumentations: timed ? getTimingInstrumentations({ scopeEveryRequest: setup === 'timing' }) : [],
-  }).start();
-} else if (setup.startsWith('otel-all-')) {
-  const sampler = setup === 'otel-all-off' ? new AlwaysOffSampler() : new AlwaysOnSampler();
-  // Loaded only here: the other setups do not even load the instrumentations' modules.
+/** @opentelemetry/auto-instrumentations-node's default set, loaded only by the setups that use it. */
+function autoInstrumentations(): Instrumentation[] {
   const { getNodeAutoInstrumentations } =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@opentelemetry/auto-instrumentations-node') as typeof import('@opentelemetry/auto-instrumentations-node');
-  const all = getNodeAutoInstrumentations();
-  if (setup !== 'otel-all-on' && setup !== 'otel-all-off' && setup !== 'otel-all-dormant') {
-    throw new Error(`unknown setup ${setup}`);
-  }
-  new NodeSDK({
-    spanProcessors: [new BatchSpanProcessor(noopExporter)],
-    sampler,
-    instrumentations: setup === 'otel-all-dormant' ? dormant(all) : all,
-  }).start();
+  return getNodeAutoInstrumentations();
+}
+if (timed || setup === 'propagation') {
+  startSdk(
+    timed ? getTimingInstrumentations({ scopeEveryRequest: setup === 'timing' }) : [],
+    new RequestDebugSampler(new AlwaysOffSampler()),
+  );
+} else if (setup === 'otel-all-on' || setup === 'otel-all-off') {
+  startSdk(autoInstrumentations(), setup === 'otel-all-on' ? new AlwaysOnSampler() : new AlwaysOffSampler());
+} else if (setup === 'otel-all-dormant') {
+  startSdk(dormant(autoInstrumentations()), new AlwaysOnSampler());
+} else if (setup === 'timing-otel-all') {
+  startSdk(
+    [...getTimingInstrumentations(), ...dormant(autoInstrumentations())],
+    new RequestDebugSampler(new AlwaysOffSampler()),
+  );
 } else if (setup !== 'plain') {
   throw new Error(`unknown setup ${setup}`);
 }

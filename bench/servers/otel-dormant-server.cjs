@@ -10,10 +10,14 @@
 //   default set, always-on / always-off sampler;
 // - otel-all-dormant: the same set, each made dormant (dormant(list), never
 //   enabled), always-on sampler, no dynamic-hooks instrumentation;
+// - timing-otel-all: TimingInstrumentation and the same set dormant,
+//   RequestDebugSampler over AlwaysOff: a debugged request enables the whole
+//   set (its spans and the timing contexts' are the only ones recorded);
 // - register: dynamic-hooks/register alone (timing and our instrumentations);
 // - register-otel-all: dynamic-hooks/register with
 //   DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS=all (the whole set dormant).
-// Spans go to a batch processor and a no-op exporter. Plain CommonJS on the
+// Spans go to a batch processor and a no-op exporter that counts them
+// (sdk.cjs; not in the register setups, whose SDK register builds). Plain CommonJS on the
 // compiled package. Prints "ready <url>" when listening; answers "stats" on
 // stdin with "stats <cpu microseconds> <requests served>".
 'use strict';
@@ -50,6 +54,13 @@ if (mode === 'otel-http-on' || mode === 'otel-http-off') {
   const { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');
   const { dormant } = require('../../dist/src');
   startSdk(dormant(getNodeAutoInstrumentations()), new AlwaysOnSampler());
+} else if (mode === 'timing-otel-all') {
+  const { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');
+  const { dormant, RequestDebugSampler, TimingInstrumentation } = require('../../dist/src');
+  startSdk(
+    [new TimingInstrumentation(), ...dormant(getNodeAutoInstrumentations())],
+    new RequestDebugSampler(new AlwaysOffSampler()),
+  );
 } else if (mode === 'register') {
   startRegister('');
 } else if (mode === 'register-otel-all') {
