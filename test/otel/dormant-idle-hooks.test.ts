@@ -50,4 +50,12 @@ describe('dormant instrumentations and AsyncLocalStorage hooks', function () {
         .sort(),
     );
   });
+
+  it("propagates the application's own contexts in code the first calls run", async () => {
+    const out = await runNode(['--require', 'tsx', 'test/fixtures/otel/dormant-idle-hooks.ts'], undefined, {
+      APP_CONTEXT: '1',
+    });
+    const { bodies } = JSON.parse(out) as { bodies: string[] };
+    expect(bodies).to.deep.equal(new Array(6).fill('front upstream app-context'));
+  });
 });
