@@ -34,6 +34,8 @@ export interface LoadResult {
   rps: number;
   /** The server process's CPU time per request in microseconds (median): less noisy than req/s. */
   cpuMicrosPerRequest: number;
+  /** Spans the server's SDK exported per request (median; 0 for a server without the bench SDK, bench/servers/sdk.cjs). */
+  spansPerRequest: number;
   readonly rounds: number[];
   readonly cpuRounds: number[];
 }
@@ -44,9 +46,11 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
     label: setup.label,
     rps: 0,
     cpuMicrosPerRequest: 0,
+    spansPerRequest: 0,
     rounds: [],
     cpuRounds: [],
   }));
+  const spanRounds: number[][] = setups.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
     for (const [i, setup] of setups.entries()) {
       const server = await startServer(setup.args);
@@ -57,15 +61,17 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
         results[i].rounds.push(await runLoad(url, setup.headers, options.seconds, options.connections));
         const after = await server.stats();
         results[i].cpuRounds.push((after.cpuMicros - before.cpuMicros) / (after.requests - before.requests));
+        spanRounds[i].push((after.spans - before.spans) / (after.requests - before.requests));
       } finally {
         server.child.kill();
         await once(server.child, 'exit');
       }
     }
   }
-  for (const result of results) {
+  for (const [i, result] of results.entries()) {
     result.rps = median(result.rounds);
     result.cpuMicrosPerRequest = median(result.cpuRounds);
+    result.spansPerRequest = median(spanRounds[i]);
   }
   return results;
 }
@@ -110,8 +116,8 @@ export function serverNodeVersion(): string {
 export interface RunningServer {
   readonly child: ChildProcess;
   readonly url: string;
-  /** Asks the server for its CPU time so far and the requests it served. */
-  stats(): Promise<{ cpuMicros: number; requests: number }>;
+  /** Asks the server for its CPU time so far, the requests it served and the spans its SDK exported. */
+  stats(): Promise<{ cpuMicros: number; requests: number; spans: number }>;
 }
 
 export async function startServer(args: readonly string[]): Promise<RunningServer> {
@@ -133,13 +139,13 @@ export async function startServer(args: readonly string[]): Promise<RunningServe
       reject(new Error(`server ${args.join(' ')} exited with ${code}`));
     });
   });
-  const stats = async (): Promise<{ cpuMicros: number; requests: number }> => {
+  const stats = async (): Promise<{ cpuMicros: number; requests: number; spans: number }> => {
     const line = await new Promise<string>((resolve) => {
       waiters.push(resolve);
       child.stdin?.write('stats\n');
     });
-    const [, cpu, requests] = line.split(' ');
-    return { cpuMicros: Number(cpu), requests: Number(requests) };
+    const [, cpu, requests, spans] = line.split(' ');
+    return { cpuMicros: Number(cpu), requests: Number(requests), spans: Number(spans ?? 0) };
   };
   return { child, url, stats };
 }

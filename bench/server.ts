@@ -51,10 +51,15 @@ export function printMethod(options: LoadOptions): void {
   console.log(machineLine());
 }
 
-/** The results table: req/s and ratios to the first setup (and to `alsoRelativeTo`, if given), CPU per request. */
+/**
+ * The results table: req/s and ratios to the first setup (and to
+ * `alsoRelativeTo`, if given), CPU per request, and the spans exported per
+ * request when a setup exports any.
+ */
 export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { label: string; index: number }): void {
   const baseline = results[0].rps;
   const second = alsoRelativeTo === undefined ? undefined : results[alsoRelativeTo.index].rps;
+  const spans = results.some((r) => r.spansPerRequest > 0);
   printTable(
     [
       { title: 'setup', align: 'left' },
@@ -62,6 +67,7 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
       { title: 'x (a)', align: 'right' },
       ...(alsoRelativeTo === undefined ? [] : [{ title: `x ${alsoRelativeTo.label}`, align: 'right' as const }]),
       { title: 'server CPU us/req', align: 'right' },
+      ...(spans ? [{ title: 'spans/req', align: 'right' as const }] : []),
       { title: 'rounds (req/s)', align: 'left' },
     ],
     results.map((r) => [
@@ -70,9 +76,19 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
       `${(r.rps / baseline).toFixed(3)}x`,
       ...(second === undefined ? [] : [`${(r.rps / second).toFixed(3)}x`]),
       r.cpuMicrosPerRequest.toFixed(2),
+      ...(spans ? [r.spansPerRequest.toFixed(2)] : []),
       r.rounds.map((v) => v.toFixed(0)).join(' '),
     ]),
   );
+}
+
+/**
+ * CPU per span exported beyond the first setup's: `(x - base) / spans of x`,
+ * how (c) and (d) compare per span.
+ */
+function cpuPerSpan(x: LoadResult, base: LoadResult): string {
+  if (x.spansPerRequest <= 0) return 'no spans';
+  return `${((x.cpuMicrosPerRequest - base.cpuMicrosPerRequest) / x.spansPerRequest).toFixed(2)} us per span (${x.spansPerRequest.toFixed(2)} spans/req)`;
 }
 
 async function runServerSuite(): Promise<void> {
@@ -89,11 +105,13 @@ async function runServerSuite(): Promise<void> {
   );
   const rules = results[6];
   const [d, f] = [results[5], results[7]];
+  const c = results[4];
   console.log(
     `(f) vs (d): TimingInstrumentation beside HttpInstrumentation, CPU per request ` +
       `+${(f.cpuMicrosPerRequest - d.cpuMicrosPerRequest).toFixed(2)} us; (c) vs (d): debugged vs HttpInstrumentation ` +
-      `always on, CPU ${(results[4].cpuMicrosPerRequest / d.cpuMicrosPerRequest).toFixed(2)}x`,
+      `always on, CPU ${(c.cpuMicrosPerRequest / d.cpuMicrosPerRequest).toFixed(2)}x`,
   );
+  console.log(`CPU over (a) per exported span: (c) ${cpuPerSpan(c, a)}; (d) ${cpuPerSpan(d, a)}`);
   console.log(
     `(e) vs (b): req/s ratio ${(rules.rps / b.rps).toFixed(3)}, CPU per request ` +
       `+${(rules.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(2)} us for the flag rule (goal < 2 us)`,

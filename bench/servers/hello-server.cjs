@@ -8,7 +8,7 @@
 // HttpInstrumentation, always-on sampler, batch processor to a no-op
 // exporter); otel-http-timing (the same plus TimingInstrumentation). Plain CommonJS on the compiled package: nothing is transformed
 // at run time. Prints "ready <url>" when listening; answers "stats" on stdin
-// with "stats <cpu microseconds> <requests served>".
+// with "stats <cpu microseconds> <requests served> <spans exported>".
 'use strict';
 
 const mode = process.argv[2];

@@ -1,5 +1,7 @@
 // Shared by the benchmark servers: answers "stats" on stdin with
-// "stats <cpu microseconds> <requests served>", and counts requests.
+// "stats <cpu microseconds> <requests served> <spans exported>", and counts
+// requests. The spans are those the SDK of sdk.cjs exported (0 without
+// one), ended ones still queued included.
 'use strict';
 
 let served = 0;
@@ -11,12 +13,17 @@ function countRequest() {
 
 /** Starts answering "stats" lines on stdin. */
 function answerStats() {
+  const { exportedSpans } = require('./sdk.cjs');
   require('node:readline')
     .createInterface({ input: process.stdin })
     .on('line', (line) => {
       if (line !== 'stats') return;
       const cpu = process.cpuUsage();
-      process.stdout.write(`stats ${cpu.user + cpu.system} ${served}\n`);
+      const requests = served;
+      exportedSpans().then(
+        (spans) => process.stdout.write(`stats ${cpu.user + cpu.system} ${requests} ${spans}\n`),
+        () => process.stdout.write(`stats ${cpu.user + cpu.system} ${requests} NaN\n`),
+      );
     });
 }
 
