@@ -314,7 +314,7 @@ function traceResponse(res: ServerResponse, scope: RequestScope): void {
   const write = res.write;
   const end = res.end;
   res.writeHead = function (this: ServerResponse) {
-    context.with(requestContext, headerFilter);
+    inContext(requestContext, headerFilter);
     // eslint-disable-next-line prefer-rest-params
     return apply(writeHead, this, writeHeadArgsWithout(arguments, filtered)) as ServerResponse;
   };
@@ -331,6 +331,17 @@ function traceResponse(res: ServerResponse, scope: RequestScope): void {
       endScope(scope);
     }
   });
+}
+
+/**
+ * Runs `fn` in `ctx`: directly when `ctx` is already active (a handler
+ * writing its response in the request's own context, the common case),
+ * else through `context.with`, whose AsyncLocalStorage frame costs far
+ * more than the check.
+ */
+function inContext(ctx: Context, fn: () => void): void {
+  if (context.active() === ctx) fn();
+  else context.with(ctx, fn);
 }
 
 /** The response is over: the log phase is the request's last. */
@@ -353,12 +364,12 @@ function bodyFilter<F extends (...args: never[]) => unknown>(
     runHook(TIMING_GROUP, AFTER.body_filter, res);
   };
   return function (this: ServerResponse): unknown {
-    context.with(requestContext, before);
+    inContext(requestContext, before);
     try {
       // eslint-disable-next-line prefer-rest-params
       return apply(original, this, arguments) as unknown;
     } finally {
-      context.with(requestContext, after);
+      inContext(requestContext, after);
     }
   } as unknown as F;
 }

@@ -154,7 +154,7 @@ function serverAttributes(req: IncomingMessage, client: string | undefined): Att
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: req.method ?? '',
     [ATTR_URL_SCHEME]: (req.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http',
-    [ATTR_URL_PATH]: (req.url ?? '').split('?')[0],
+    [ATTR_URL_PATH]: pathOf(req.url ?? ''),
   };
   const host = req.headers.host;
   if (host !== undefined) {
@@ -166,6 +166,12 @@ function serverAttributes(req: IncomingMessage, client: string | undefined): Att
   const userAgent = req.headers['user-agent'];
   if (userAgent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
   return attributes;
+}
+
+/** A request target's path: up to its query, if any. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }
 
 /** A `Host` header's name and port (`[::1]:8080`, `example.com`). */

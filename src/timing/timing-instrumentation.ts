@@ -15,6 +15,7 @@ import { resolveSettings, type TimingInstrumentationConfig, type TimingSettings 
 import { debugRequestOfScope } from './debug-request';
 import { registerTimingHooks } from './timing-hooks';
 import { spansInTree } from './spans-in-tree';
+import { keepDebugShapes } from './shape-keeper';
 import { observeDormantSpans } from '../otel/span-observer';
 import { generateToken } from '../token/debug-token';
 import { announceGeneratedToken } from './token';
@@ -94,6 +95,7 @@ export class TimingInstrumentation extends InstrumentationBase<TimingInstrumenta
    */
   override enable(): void {
     super.enable();
+    keepDebugShapes();
     this.activate();
     observeRequestStart(true);
     observeDormantSpans(spansInTree);

@@ -95,7 +95,7 @@ export class TimingNode {
   toJSONString(): string {
     const isRoot = this.parent === undefined;
     if (this.props !== undefined && !plainKeys(this.props.keys())) return this.toJSONStringInObjectOrder();
-    let out = isRoot ? '{' : `{"total_time":${String(Math.round(this.totalTime * 100) / 100)}`;
+    let out = isRoot ? '{' : `{"total_time":${timeJSON(this.totalTime)}`;
     let first = isRoot;
     if (isRoot && this.children !== undefined) {
       out += `"child":${childrenJSON(this.children)}`;
@@ -103,10 +103,10 @@ export class TimingNode {
     }
     if (this.props !== undefined) {
       for (const [key, value] of this.props) {
-        const json = JSON.stringify(value);
+        const json = valueJSON(value);
         // A value JSON leaves out (none a prop holds) is left out as an object property is.
         if (json === undefined) continue;
-        out += `${first ? '' : ','}${JSON.stringify(key)}:${json}`;
+        out += `${first ? '' : ','}${quote(key)}:${json}`;
         first = false;
       }
     }
@@ -118,7 +118,7 @@ export class TimingNode {
   private toJSONStringInObjectOrder(): string {
     const fields = new Map<string, string | undefined>();
     const isRoot = this.parent === undefined;
-    if (!isRoot) fields.set('total_time', String(Math.round(this.totalTime * 100) / 100));
+    if (!isRoot) fields.set('total_time', timeJSON(this.totalTime));
     if (isRoot && this.children !== undefined) fields.set('child', childrenJSON(this.children));
     for (const [key, value] of this.props ?? []) fields.set(key, JSON.stringify(value));
     if (!isRoot && this.children !== undefined) fields.set('child', childrenJSON(this.children));
@@ -132,12 +132,55 @@ export class TimingNode {
 }
 
 function childrenJSON(children: Map<string, TimingNode>): string {
-  const names = plainKeys(children.keys()) ? children.keys() : objectKeyOrder(children.keys());
   let out = '{';
-  for (const name of names) {
-    out += `${out.length === 1 ? '' : ','}${JSON.stringify(name)}:${(children.get(name) as TimingNode).toJSONString()}`;
+  let first = true;
+  for (const [name, node] of children) {
+    // A name a plain object would list elsewhere: written in that order instead.
+    if (!isPlainKey(name)) return childrenJSONInObjectOrder(children);
+    out += `${first ? '' : ','}${quote(name)}:${node.toJSONString()}`;
+    first = false;
   }
   return `${out}}`;
+}
+
+function childrenJSONInObjectOrder(children: Map<string, TimingNode>): string {
+  let out = '{';
+  for (const name of objectKeyOrder(children.keys())) {
+    out += `${out.length === 1 ? '' : ','}${quote(name)}:${(children.get(name) as TimingNode).toJSONString()}`;
+  }
+  return `${out}}`;
+}
+
+/** `JSON.stringify(value)`, without the call for a prop's usual values. */
+function valueJSON(value: unknown): string | undefined {
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return JSON.stringify(value);
+}
+
+/** `JSON.stringify(name)`, without the call for a name with nothing to escape (most are). */
+function quote(name: string): string {
+  return NEEDS_ESCAPE.test(name) ? JSON.stringify(name) : `"${name}"`;
+}
+
+/** What `JSON.stringify` escapes in a string: quotes, backslashes, control characters and (lone) surrogates. */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `String(Math.round(ms * 100) / 100)`: a time as the output writes it,
+ * two decimals at most, from the integer hundredths for the times a
+ * request has (faster than converting the fractional number).
+ */
+function timeJSON(ms: number): string {
+  const hundredths = Math.round(ms * 100);
+  if (!(hundredths > 0 && hundredths < 1e15)) return String(hundredths / 100);
+  const whole = Math.floor(hundredths / 100);
+  const fraction = hundredths - whole * 100;
+  if (fraction === 0) return String(whole);
+  if (fraction % 10 === 0) return `${whole}.${fraction / 10}`;
+  return `${whole}.${fraction < 10 ? '0' : ''}${fraction}`;
 }
 
 /**
@@ -146,10 +189,12 @@ function childrenJSON(children: Map<string, TimingNode>): string {
  * own property), none of the fields `toJSON` writes itself.
  */
 function plainKeys(keys: Iterable<string>): boolean {
-  for (const key of keys) {
-    if (isArrayIndex(key) || key === '__proto__' || key === 'total_time' || key === 'child') return false;
-  }
+  for (const key of keys) if (!isPlainKey(key)) return false;
   return true;
+}
+
+function isPlainKey(key: string): boolean {
+  return !(isArrayIndex(key) || key === '__proto__' || key === 'total_time' || key === 'child');
 }
 
 /**
