@@ -6,12 +6,15 @@ import { runInContext } from '../core/context-manager';
 import { runHook } from '../core/named-hooks';
 import { reportHandlerFailure } from '../core/report-failure';
 import {
-  contextWithNewScope,
   contextWithScope,
   endScope,
+  newRequestScope,
+  prepareScope,
   requestScopeOf,
+  rideOnContext,
   type RequestScope,
 } from '../core/request-scope';
+import { onlyRequestContextsBetween } from '../patching/otel-internals';
 import {
   AFTER,
   AUTH_HOOK,
@@ -53,15 +56,29 @@ export function setRequestScopeFilter(filter: ((req: IncomingMessage) => boolean
  * pass straight through.
  */
 export function wrapServerEmit(original: Emit): Emit {
-  return function emit(this: Server, event: string | symbol): boolean {
+  const beneath = wrappersBeneath(original);
+  const emit = function emit(this: Server, event: string | symbol): boolean {
     if (event !== 'request') {
       if (event === 'listening' || event === 'close') trackListening(this, event);
       // eslint-disable-next-line prefer-rest-params
       return apply(original, this, arguments) as boolean;
     }
     // eslint-disable-next-line prefer-rest-params
-    return handleRequest(this, original, arguments);
+    return handleRequest(this, emit, original, beneath, arguments);
   } as Emit;
+  return emit;
+}
+
+/**
+ * What runs between our `emit` wrapper and the listeners: nothing (the
+ * pristine `emit`), only wrappers that run the request in a context made
+ * for it (OpenTelemetry HttpInstrumentation's), or anything else.
+ */
+type Beneath = 'nothing' | 'request contexts' | 'other';
+
+function wrappersBeneath(original: Emit): Beneath {
+  if (original === pristineEmit) return 'nothing';
+  return onlyRequestContextsBetween(original, pristineEmit) ? 'request contexts' : 'other';
 }
 
 /**
@@ -73,9 +90,8 @@ export function wrapServerEmit(original: Emit): Emit {
  */
 let preparedRequest: IncomingMessage | undefined;
 let preparedScope: RequestScope | undefined;
-/** The context the scope was opened in, and the scope's: reused if no wrapper changed the context since. */
+/** The context active when the request was prepared (its connection's): never one to ride on. */
 let preparedBase: Context | undefined;
-let preparedContext: Context | undefined;
 
 const REQUEST_START = 'http.server.request.start';
 let observing = false;
@@ -128,9 +144,9 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
   preparedBase = context.active();
-  const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
-  preparedContext = ctx;
-  const debugged = runInContext(ctx, () => {
+  const scope = newRequestScope(endWithResponse, res);
+  // No context yet: the hooks enter the scope if they act on the request (inPreparedScope).
+  const debugged = prepareScope(scope, () => {
     const byClient = runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res) === true;
     // Flag rules (src/flags), after auth: a request the client debugs keeps its header output.
     return runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
@@ -147,19 +163,30 @@ function endDispatch(scope: RequestScope): void {
   if (dispatching === scope) dispatching = undefined;
 }
 
-function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
+/**
+ * Runs a `'request'` event in its request scope. The scope rides on the
+ * context an instrumentation made for this request, where there is one
+ * (see {@link rideOnContext}): OpenTelemetry HttpInstrumentation's
+ * wrapper, outside ours (the active context here) or beneath it (the one
+ * the listeners are called in). Otherwise it takes a child context of its
+ * own, one `context.with`.
+ */
+function handleRequest(server: Server, self: Emit, original: Emit, beneath: Beneath, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
   // A request emitted without Node's parser (or with no subscriber) is prepared here.
   const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse);
   try {
     if (scope === undefined) return apply(original, server, args) as boolean;
     const active = context.active();
-    const ctx =
-      active === preparedBase && preparedContext !== undefined ? preparedContext : contextWithScope(active, scope);
-    if (original === pristineEmit) {
-      return runInContext(ctx, () => dispatch(args, scope, () => apply(original, server, args) as boolean));
+    if (beneath === 'nothing') {
+      const call = (): boolean => dispatch(args, scope, () => apply(original, server, args) as boolean);
+      if (madeForThisRequest(server, self, active) && rideOnContext(active, scope)) return call();
+      return runInContext(contextWithScope(active, scope), call);
     }
-    return runInContext(ctx, () => dispatchBeneath(server, original, args, scope));
+    if (beneath === 'request contexts') return dispatchBeneath(server, original, args, scope, active);
+    return runInContext(contextWithScope(active, scope), () =>
+      dispatchBeneath(server, original, args, scope, undefined),
+    );
   } finally {
     // An instrumentation wrapped inside ours has started its span by now.
     clearPrepared();
@@ -186,8 +213,28 @@ function clearPrepared(): void {
   preparedRequest = undefined;
   preparedScope = undefined;
   preparedBase = undefined;
-  preparedContext = undefined;
   dispatching = undefined;
+}
+
+/** The `emit` last seen outside ours, and whether only per-request context makers sit between it and ours. */
+let outerEmit: unknown;
+let outerOurs: Emit | undefined;
+let outerMakesRequestContexts = false;
+
+/**
+ * Whether `active`, in our wrapper, is a context made for this request
+ * alone: the wrappers outside ours (from the server's `emit` down) are all
+ * OpenTelemetry HttpInstrumentation's, and `active` is neither the context
+ * the request was prepared in (its connection's) nor the root context.
+ */
+function madeForThisRequest(server: Server, self: Emit, active: Context): boolean {
+  const outer = server.emit;
+  if (outer !== outerEmit || self !== outerOurs) {
+    outerEmit = outer;
+    outerOurs = self;
+    outerMakesRequestContexts = onlyRequestContextsBetween(outer, self);
+  }
+  return outerMakesRequestContexts && active !== preparedBase;
 }
 
 /** `emit` as servers inherit it: with it beneath our wrapper, no other wrapper runs between ours and the listeners. */
@@ -206,19 +253,33 @@ type Listener = (...args: unknown[]) => unknown;
  * trampoline restores the server's listeners before calling them, so they
  * see (and may change) their real list.
  */
-function dispatchBeneath(server: Server, original: Emit, args: IArguments, scope: RequestScope): boolean {
+function dispatchBeneath(
+  server: Server,
+  original: Emit,
+  args: IArguments,
+  scope: RequestScope,
+  outside: Context | undefined,
+): boolean {
   const events = (server as unknown as { _events?: Record<string | symbol, unknown> })._events;
   const listeners = events?.request;
   if (events === undefined || !isListeners(listeners)) {
-    return dispatch(args, scope, () => apply(original, server, args) as boolean);
+    if (outside === undefined) return dispatch(args, scope, () => apply(original, server, args) as boolean);
+    return runInContext(contextWithScope(outside, scope), () =>
+      dispatch(args, scope, () => apply(original, server, args) as boolean),
+    );
   }
   const trampoline = function (this: Server): boolean {
     events.request = listeners;
     // eslint-disable-next-line prefer-rest-params
     const listenerArgs = arguments;
+    const call = (): boolean => dispatch(args, scope, () => callListeners(this, listeners, listenerArgs));
     const active = context.active();
-    const ctx = requestScopeOf(active) === scope ? active : contextWithScope(active, scope);
-    return runInContext(ctx, () => dispatch(args, scope, () => callListeners(this, listeners, listenerArgs)));
+    if (requestScopeOf(active) === scope) return call();
+    // `outside` given: only per-request context makers run beneath us, so a context other than ours is this request's.
+    if (outside !== undefined && active !== outside && active !== preparedBase && rideOnContext(active, scope)) {
+      return call();
+    }
+    return runInContext(contextWithScope(active, scope), call);
   };
   events.request = trampoline;
   try {
