@@ -139,31 +139,33 @@ export function rideOnContext(ctx: Context, scope: RequestScope): boolean {
 }
 
 /**
- * The scope whose request is being prepared (see {@link prepareScope}),
+ * The scope whose request is being prepared (see {@link beginPreparing}),
  * while that runs.
  */
 let preparing: RequestScope | undefined;
 
 /**
- * Runs `fn` (the hooks that decide whether a request is debugged, before
- * any instrumentation saw it) with `scope` as the request being prepared,
- * without entering a context: the hooks that act on the request enter its
- * scope with {@link inPreparedScope}, and the others (most requests) cost
+ * Makes `scope` the request being prepared, until `endPreparing(outer)`
+ * with what this returned (in a `finally`): while the hooks that decide
+ * whether a request is debugged run, before any instrumentation saw it,
+ * and without entering a context. The hooks that act on the request enter
+ * its scope with {@link inPreparedScope}; the others (most requests) cost
  * no `context.with`.
  */
-export function prepareScope<T>(scope: RequestScope, fn: () => T): T {
+export function beginPreparing(scope: RequestScope): RequestScope | undefined {
   const outer = preparing;
   preparing = scope;
-  try {
-    return fn();
-  } finally {
-    preparing = outer;
-  }
+  return outer;
+}
+
+/** Ends what {@link beginPreparing} began: `outer` is what it returned. */
+export function endPreparing(outer: RequestScope | undefined): void {
+  preparing = outer;
 }
 
 /**
  * Runs `fn` in the request scope being prepared (see
- * {@link prepareScope}), if one is and it is not already active; else
+ * {@link beginPreparing}), if one is and it is not already active; else
  * just runs `fn`.
  */
 export function inPreparedScope<T>(fn: () => T): T {

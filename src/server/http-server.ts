@@ -3,13 +3,14 @@ import * as diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { runInContext } from '../core/context-manager';
-import { runHook } from '../core/named-hooks';
+import { hooksMayRun, runHook } from '../core/named-hooks';
 import { reportHandlerFailure } from '../core/report-failure';
 import {
+  beginPreparing,
   contextWithScope,
+  endPreparing,
   endScope,
   newRequestScope,
-  prepareScope,
   requestScopeOf,
   rideOnContext,
   type RequestScope,
@@ -94,6 +95,7 @@ let preparedScope: RequestScope | undefined;
 let preparedBase: Context | undefined;
 
 const REQUEST_START = 'http.server.request.start';
+const RESPONSE_FINISH = 'http.server.response.finish';
 let observing = false;
 
 /**
@@ -103,8 +105,13 @@ let observing = false;
  */
 export function observeRequestStart(on: boolean): void {
   // Once: a second subscription would prepare every request twice.
-  if (on && !observing) diagnostics.subscribe(REQUEST_START, onRequestStart);
-  else if (!on && observing) diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+  if (on && !observing) {
+    diagnostics.subscribe(REQUEST_START, onRequestStart);
+    diagnostics.subscribe(RESPONSE_FINISH, onResponseFinish);
+  } else if (!on && observing) {
+    diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+    diagnostics.unsubscribe(RESPONSE_FINISH, onResponseFinish);
+  }
   observing = on;
   clearPrepared();
 }
@@ -146,11 +153,15 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   preparedBase = context.active();
   const scope = newRequestScope(endWithResponse, res);
   // No context yet: the hooks enter the scope if they act on the request (inPreparedScope).
-  const debugged = prepareScope(scope, () => {
+  const outer = beginPreparing(scope);
+  let debugged: boolean;
+  try {
     const byClient = runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res) === true;
     // Flag rules (src/flags), after auth: a request the client debugs keeps its header output.
-    return runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
-  });
+    debugged = runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
+  } finally {
+    endPreparing(outer);
+  }
   if (debugged) {
     dispatching = scope;
     // Not dispatched as 'request' in this turn (a 'checkContinue' listener took it): no later span is its.
@@ -190,10 +201,12 @@ function handleRequest(server: Server, self: Emit, original: Emit, beneath: Bene
   } finally {
     // An instrumentation wrapped inside ours has started its span by now.
     clearPrepared();
-    if (scope !== undefined && scope.onFirstHold !== undefined)
-      forgetResponseAtFinish(scope, args[2] as ServerResponse);
+    if (scope !== undefined && scope.onFirstHold !== undefined) forgetResponseAtFinish(scope, args[2]);
   }
 }
+
+/** On a response whose scope still references it: that scope. */
+const SCOPE_OF_RESPONSE = Symbol('dynamic-hooks request scope');
 
 /**
  * Drops the scope's reference to its response once the response has
@@ -201,12 +214,22 @@ function handleRequest(server: Server, self: Emit, original: Emit, beneath: Bene
  * have). Async resources of the request (a keep-alive socket's timer) keep
  * its context, so its scope, until the connection's next request: through
  * the scope they kept the whole request's objects alive past the young
- * generation, which cost ~5 us of GC per request on Node 22.
+ * generation, which cost ~5 us of GC per request on Node 22. Node
+ * publishes the finish of every response its parser dispatched
+ * (`http.server.response.finish`): cheaper than a `'finish'` listener per
+ * response. A response Node did not dispatch keeps its reference until
+ * the scope is collected, as before.
  */
-function forgetResponseAtFinish(scope: RequestScope, res: ServerResponse): void {
-  res.once('finish', () => {
-    scope.owner = undefined;
-  });
+function forgetResponseAtFinish(scope: RequestScope, res: unknown): void {
+  if (typeof res === 'object' && res !== null) (res as Record<symbol, unknown>)[SCOPE_OF_RESPONSE] = scope;
+}
+
+function onResponseFinish(message: unknown): void {
+  const res = (message as { response?: Record<symbol, unknown> }).response;
+  const scope = res?.[SCOPE_OF_RESPONSE] as RequestScope | undefined;
+  if (scope === undefined || res === undefined) return;
+  res[SCOPE_OF_RESPONSE] = undefined;
+  scope.owner = undefined;
 }
 
 function clearPrepared(): void {
@@ -310,7 +333,8 @@ function callListeners(server: Server, listeners: Listener | Listener[], args: I
  * phases run around the response.
  */
 function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): boolean {
-  const inner = runHook(TIMING_GROUP, DISPATCH_HOOK, context.active());
+  // The active context only when some request is debugged: reading it is most of this function's cost.
+  const inner = hooksMayRun(TIMING_GROUP) ? runHook(TIMING_GROUP, DISPATCH_HOOK, context.active()) : undefined;
   if (!isContext(inner)) return call();
   return context.with(inner, () => {
     scope.data ??= new Map();
