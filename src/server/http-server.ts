@@ -190,9 +190,14 @@ function handleRequest(server: Server, self: Emit, original: Emit, beneath: Bene
     if (scope === undefined) return apply(original, server, args) as boolean;
     const active = context.active();
     if (beneath === 'nothing') {
-      const call = (): boolean => dispatch(args, scope, () => apply(original, server, args) as boolean);
-      if (madeForThisRequest(server, self, active) && rideOnContext(active, scope)) return call();
-      return runInContext(contextWithScope(active, scope), call);
+      if (madeForThisRequest(server, self, active) && rideOnContext(active, scope)) {
+        // No closure either, unless some request is debugged.
+        if (!debugMayDispatch()) return apply(original, server, args) as boolean;
+        return dispatch(args, scope, () => apply(original, server, args) as boolean);
+      }
+      return runInContext(contextWithScope(active, scope), () =>
+        dispatch(args, scope, () => apply(original, server, args) as boolean),
+      );
     }
     if (beneath === 'request contexts') return dispatchBeneath(server, original, args, scope, active);
     return runInContext(contextWithScope(active, scope), () =>
@@ -333,8 +338,7 @@ function callListeners(server: Server, listeners: Listener | Listener[], args: I
  * phases run around the response.
  */
 function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): boolean {
-  // The active context only when some request is debugged: reading it is most of this function's cost.
-  const inner = hooksMayRun(TIMING_GROUP) ? runHook(TIMING_GROUP, DISPATCH_HOOK, context.active()) : undefined;
+  const inner = debugMayDispatch() ? runHook(TIMING_GROUP, DISPATCH_HOOK, context.active()) : undefined;
   if (!isContext(inner)) return call();
   return context.with(inner, () => {
     scope.data ??= new Map();
@@ -344,6 +348,15 @@ function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): b
     runHook(TIMING_GROUP, AFTER.rewrite);
     return call();
   });
+}
+
+/**
+ * Whether the `dispatch` hook could give a request a context: only while
+ * some request is debugged (its group enabled somewhere). False lets
+ * {@link dispatch} be skipped, and the active context go unread.
+ */
+function debugMayDispatch(): boolean {
+  return hooksMayRun(TIMING_GROUP);
 }
 
 function isContext(value: unknown): value is Context {
