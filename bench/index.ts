@@ -8,6 +8,7 @@ import { coreSuite } from './core';
 import { flagsSuite } from './flags';
 import { instrumentationSuite } from './instrumentations';
 import { otelDormantSuite } from './otel-dormant';
+import { requestPathSuite } from './request-path';
 import { gatewaySuite, serverSuite } from './server';
 import type { Suite } from './harness';
 
@@ -15,6 +16,7 @@ const all: readonly Suite[] = [
   coreSuite,
   contextsSuite,
   serverSuite,
+  requestPathSuite,
   flagsSuite,
   instrumentationSuite,
   gatewaySuite,

@@ -35,6 +35,17 @@ export function runHook(group: string, name: string, ...args: unknown[]): unknow
   return runNamedHook(state, name, ...args);
 }
 
+/**
+ * Whether `runHook(group, ...)` could call a handler anywhere now (the
+ * group is enabled process-wide or in some request), without reading the
+ * active context: false means it would return `undefined` in every
+ * context, so its arguments need not be computed.
+ */
+export function hooksMayRun(group: string): boolean {
+  const state = findGroup(group);
+  return state !== undefined && state.active !== 0;
+}
+
 function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unknown {
   const handler = state.namedHooks.get(name) as ((...a: unknown[]) => unknown) | undefined;
   if (handler === undefined) return undefined;
@@ -46,6 +57,9 @@ function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unkn
     return undefined;
   }
   // The caller gets the promise back and may await it; a rejection nobody awaits is reported, never unhandled.
-  if (returned !== undefined) reportRejection(returned, state.name, () => name);
+  // Only an object can be a thenable: a plain answer (auth's boolean, per request) allocates nothing here.
+  if ((typeof returned === 'object' && returned !== null) || typeof returned === 'function') {
+    reportRejection(returned, state.name, () => name);
+  }
   return returned;
 }

@@ -1,4 +1,5 @@
-import { context, createContextKey, type Context } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import { setValueInPlace } from '../patching/otel-internals';
 import { runInContext } from './context-manager';
 import type { GroupState } from './group-state';
 
@@ -106,16 +107,73 @@ export function contextWithNewScope(
   onFirstHold?: (scope: RequestScope) => void,
   owner?: unknown,
 ): { context: Context; scope: RequestScope } {
-  const scope: RequestScope = {
-    held: undefined,
-    ended: false,
-    data: undefined,
-    debug: undefined,
-    onFirstHold,
-    owner,
-  };
+  const scope = newRequestScope(onFirstHold, owner);
+  return { context: contextWithScope(context.active(), scope), scope };
+}
+
+/**
+ * A request scope not yet in any context: give it one with
+ * {@link contextWithScope}, or {@link rideOnContext}. The parameters are
+ * {@link contextWithNewScope}'s.
+ */
+export function newRequestScope(onFirstHold?: (scope: RequestScope) => void, owner?: unknown): RequestScope {
+  return { held: undefined, ended: false, data: undefined, debug: undefined, onFirstHold, owner };
+}
+
+/**
+ * Makes `scope` the request scope of `ctx` itself, instead of a child
+ * context's: for a context that another instrumentation made for this
+ * request alone and runs the request in (OpenTelemetry
+ * HttpInstrumentation's), so the request needs no `context.with` of its
+ * own. The caller answers for `ctx` being made for this request: a
+ * context another request, a connection or the process can reach would
+ * carry the scope there too. False, with `ctx` unchanged, for the root
+ * context, a context that already carries a scope frame (another
+ * request's, or one of `withGroupsEnabled`), or one the installed
+ * OpenTelemetry API does not let us write (see `setValueInPlace`).
+ */
+export function rideOnContext(ctx: Context, scope: RequestScope): boolean {
+  if (ctx === ROOT_CONTEXT || ctx.getValue(FRAME_KEY) !== undefined) return false;
   const frame: ScopeFrame = { request: scope, overlay: undefined };
-  return { context: context.active().setValue(FRAME_KEY, frame), scope };
+  return setValueInPlace(ctx, FRAME_KEY, frame);
+}
+
+/**
+ * The scope whose request is being prepared (see {@link beginPreparing}),
+ * while that runs.
+ */
+let preparing: RequestScope | undefined;
+
+/**
+ * Makes `scope` the request being prepared, until `endPreparing(outer)`
+ * with what this returned (in a `finally`): while the hooks that decide
+ * whether a request is debugged run, before any instrumentation saw it,
+ * and without entering a context. The hooks that act on the request enter
+ * its scope with {@link inPreparedScope}; the others (most requests) cost
+ * no `context.with`.
+ */
+export function beginPreparing(scope: RequestScope): RequestScope | undefined {
+  const outer = preparing;
+  preparing = scope;
+  return outer;
+}
+
+/** Ends what {@link beginPreparing} began: `outer` is what it returned. */
+export function endPreparing(outer: RequestScope | undefined): void {
+  preparing = outer;
+}
+
+/**
+ * Runs `fn` in the request scope being prepared (see
+ * {@link beginPreparing}), if one is and it is not already active; else
+ * just runs `fn`.
+ */
+export function inPreparedScope<T>(fn: () => T): T {
+  const scope = preparing;
+  if (scope === undefined) return fn();
+  const active = context.active();
+  if (requestScopeOf(active) === scope) return fn();
+  return runInContext(contextWithScope(active, scope), fn);
 }
 
 /** A child of `ctx` in which `scope` (opened by `contextWithNewScope`) is the request scope. */

@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { alwaysEnable, disableByDefault, enableOnThisRequest } from '../core/groups';
 import { hook, runHook } from '../core/named-hooks';
+import { inPreparedScope } from '../core/request-scope';
 import { checkFunction, describe } from '../core/validate';
 import { RULE_DEBUG_HOOK, TIMING_AUTH_GROUP, TIMING_GROUP } from '../names/hooks';
 import { requestContext, type ContextSettings, type FlagContextHook } from './evaluation-context';
@@ -194,22 +195,23 @@ class ActiveRules implements DebugRules {
   }
 
   /**
-   * The per-request evaluation, in the request's scope, before the first
-   * phase: true if a rule debugged the request.
+   * The per-request evaluation, before the first phase: true if a rule
+   * debugged the request. What a selected flag does runs in the request's
+   * scope; evaluating a rule needs none.
    */
   private evaluate(req: IncomingMessage, res: ServerResponse): boolean {
     const inForce = this.inForce;
     if (inForce === undefined) return false;
     let debugged = false;
-    if (inForce.timingEverywhere) debugged = runHook(TIMING_AUTH_GROUP, RULE_DEBUG_HOOK, req, res) === true;
+    if (inForce.timingEverywhere) debugged = debugByRule(req, res);
     const targeted = inForce.targeted;
     if (targeted.length === 0) return debugged;
     const ctx = requestContext(this.settings, req);
     for (let i = 0; i < targeted.length; i++) {
       const flag = targeted[i];
       if (!inForce.rules.evaluate(flag.key, ctx)) continue;
-      if (flag.group !== TIMING_GROUP) enableOnThisRequest(flag.group);
-      else if (runHook(TIMING_AUTH_GROUP, RULE_DEBUG_HOOK, req, res) === true) debugged = true;
+      if (flag.group !== TIMING_GROUP) inPreparedScope(() => enableOnThisRequest(flag.group));
+      else if (debugByRule(req, res)) debugged = true;
     }
     return debugged;
   }
@@ -232,6 +234,11 @@ class ActiveRules implements DebugRules {
   private log(message: string): void {
     diag.info(`dynamic-hooks flags: ${message}`);
   }
+}
+
+/** Debugs the request being prepared because a rule selected it: true if that started its debugging. */
+function debugByRule(req: IncomingMessage, res: ServerResponse): boolean {
+  return inPreparedScope(() => runHook(TIMING_AUTH_GROUP, RULE_DEBUG_HOOK, req, res) === true);
 }
 
 function checkOptions(options: DebugRulesOptions): ContextSettings {

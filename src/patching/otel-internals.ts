@@ -38,3 +38,72 @@ export function wrapperChainIncludes(fn: unknown, test: (candidate: object) => b
   }
   return false;
 }
+
+/*
+ * Of `@opentelemetry/api` (pinned by the same test):
+ *
+ * - `BaseContext#_currentContext`: the `Map` of a context's own values,
+ *   which its `getValue` reads and its `setValue` copies into the child;
+ *
+ * and of `@opentelemetry/instrumentation-http`: its `Server#emit` wrapper
+ * (`incomingRequest`, shimmer-marked) runs every `'request'` event in a
+ * context it makes for that request alone (from `ROOT_CONTEXT`, with the
+ * request's SERVER span, or with tracing suppressed for an ignored one).
+ */
+
+/**
+ * Sets `key` to `value` in `ctx` itself rather than in a child: for a
+ * context made for one request only, which the request's code (and every
+ * continuation) then reads. False, with nothing changed, if `ctx` is not
+ * a context of the shape the installed `@opentelemetry/api` makes.
+ */
+export function setValueInPlace(ctx: object, key: symbol, value: unknown): boolean {
+  const values = (ctx as { _currentContext?: unknown })._currentContext;
+  if (!(values instanceof Map)) return false;
+  const getValue = (ctx as { getValue?: unknown }).getValue;
+  if (typeof getValue !== 'function' || values.has(key)) return false;
+  values.set(key, value);
+  if (getValue.call(ctx, key) === value) return true;
+  values.delete(key);
+  return false;
+}
+
+const requestContextWrappers = new WeakMap<object, boolean>();
+
+/**
+ * Whether `fn` is OpenTelemetry HttpInstrumentation's `Server#emit`
+ * wrapper, which runs each `'request'` event (and the emit beneath it) in
+ * a context made for that request alone: by its name, shimmer's marks and
+ * the two calls its source makes. Cached per function.
+ */
+export function makesRequestContext(fn: unknown): boolean {
+  if (typeof fn !== 'function') return false;
+  let known = requestContextWrappers.get(fn);
+  if (known === undefined) {
+    const source = Function.prototype.toString.call(fn);
+    known =
+      isShimmerWrapped(fn) &&
+      fn.name === 'incomingRequest' &&
+      source.includes('ROOT_CONTEXT') &&
+      /\bcontext\.with\(/.test(source);
+    requestContextWrappers.set(fn, known);
+  }
+  return known;
+}
+
+/**
+ * Whether every function on the shimmer chain from `outer` down to (not
+ * including) `inner` makes a per-request context (see
+ * {@link makesRequestContext}), and there is at least one: then `inner`,
+ * called through `outer` for a request, runs in a context made for that
+ * request. False if the chain does not reach `inner` within 16 steps.
+ */
+export function onlyRequestContextsBetween(outer: unknown, inner: unknown): boolean {
+  let candidate = outer;
+  for (let depth = 0; depth < 16; depth++) {
+    if (candidate === inner) return depth > 0;
+    if (!makesRequestContext(candidate)) return false;
+    candidate = shimmerOriginal(candidate);
+  }
+  return false;
+}

@@ -3,15 +3,19 @@ import * as diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { runInContext } from '../core/context-manager';
-import { runHook } from '../core/named-hooks';
+import { hooksMayRun, runHook } from '../core/named-hooks';
 import { reportHandlerFailure } from '../core/report-failure';
 import {
-  contextWithNewScope,
+  beginPreparing,
   contextWithScope,
+  endPreparing,
   endScope,
+  newRequestScope,
   requestScopeOf,
+  rideOnContext,
   type RequestScope,
 } from '../core/request-scope';
+import { onlyRequestContextsBetween } from '../patching/otel-internals';
 import {
   AFTER,
   AUTH_HOOK,
@@ -53,15 +57,29 @@ export function setRequestScopeFilter(filter: ((req: IncomingMessage) => boolean
  * pass straight through.
  */
 export function wrapServerEmit(original: Emit): Emit {
-  return function emit(this: Server, event: string | symbol): boolean {
+  const beneath = wrappersBeneath(original);
+  const emit = function emit(this: Server, event: string | symbol): boolean {
     if (event !== 'request') {
       if (event === 'listening' || event === 'close') trackListening(this, event);
       // eslint-disable-next-line prefer-rest-params
       return apply(original, this, arguments) as boolean;
     }
     // eslint-disable-next-line prefer-rest-params
-    return handleRequest(this, original, arguments);
+    return handleRequest(this, emit, original, beneath, arguments);
   } as Emit;
+  return emit;
+}
+
+/**
+ * What runs between our `emit` wrapper and the listeners: nothing (the
+ * pristine `emit`), only wrappers that run the request in a context made
+ * for it (OpenTelemetry HttpInstrumentation's), or anything else.
+ */
+type Beneath = 'nothing' | 'request contexts' | 'other';
+
+function wrappersBeneath(original: Emit): Beneath {
+  if (original === pristineEmit) return 'nothing';
+  return onlyRequestContextsBetween(original, pristineEmit) ? 'request contexts' : 'other';
 }
 
 /**
@@ -73,11 +91,11 @@ export function wrapServerEmit(original: Emit): Emit {
  */
 let preparedRequest: IncomingMessage | undefined;
 let preparedScope: RequestScope | undefined;
-/** The context the scope was opened in, and the scope's: reused if no wrapper changed the context since. */
+/** The context active when the request was prepared (its connection's): never one to ride on. */
 let preparedBase: Context | undefined;
-let preparedContext: Context | undefined;
 
 const REQUEST_START = 'http.server.request.start';
+const RESPONSE_FINISH = 'http.server.response.finish';
 let observing = false;
 
 /**
@@ -87,8 +105,13 @@ let observing = false;
  */
 export function observeRequestStart(on: boolean): void {
   // Once: a second subscription would prepare every request twice.
-  if (on && !observing) diagnostics.subscribe(REQUEST_START, onRequestStart);
-  else if (!on && observing) diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+  if (on && !observing) {
+    diagnostics.subscribe(REQUEST_START, onRequestStart);
+    diagnostics.subscribe(RESPONSE_FINISH, onResponseFinish);
+  } else if (!on && observing) {
+    diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+    diagnostics.unsubscribe(RESPONSE_FINISH, onResponseFinish);
+  }
   observing = on;
   clearPrepared();
 }
@@ -128,13 +151,17 @@ function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope
   clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
   preparedBase = context.active();
-  const { context: ctx, scope } = contextWithNewScope(endWithResponse, res);
-  preparedContext = ctx;
-  const debugged = runInContext(ctx, () => {
+  const scope = newRequestScope(endWithResponse, res);
+  // No context yet: the hooks enter the scope if they act on the request (inPreparedScope).
+  const outer = beginPreparing(scope);
+  let debugged: boolean;
+  try {
     const byClient = runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res) === true;
     // Flag rules (src/flags), after auth: a request the client debugs keeps its header output.
-    return runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
-  });
+    debugged = runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
+  } finally {
+    endPreparing(outer);
+  }
   if (debugged) {
     dispatching = scope;
     // Not dispatched as 'request' in this turn (a 'checkContinue' listener took it): no later span is its.
@@ -147,26 +174,44 @@ function endDispatch(scope: RequestScope): void {
   if (dispatching === scope) dispatching = undefined;
 }
 
-function handleRequest(server: Server, original: Emit, args: IArguments): boolean {
+/**
+ * Runs a `'request'` event in its request scope. The scope rides on the
+ * context an instrumentation made for this request, where there is one
+ * (see {@link rideOnContext}): OpenTelemetry HttpInstrumentation's
+ * wrapper, outside ours (the active context here) or beneath it (the one
+ * the listeners are called in). Otherwise it takes a child context of its
+ * own, one `context.with`.
+ */
+function handleRequest(server: Server, self: Emit, original: Emit, beneath: Beneath, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
   // A request emitted without Node's parser (or with no subscriber) is prepared here.
   const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse);
   try {
     if (scope === undefined) return apply(original, server, args) as boolean;
     const active = context.active();
-    const ctx =
-      active === preparedBase && preparedContext !== undefined ? preparedContext : contextWithScope(active, scope);
-    if (original === pristineEmit) {
-      return runInContext(ctx, () => dispatch(args, scope, () => apply(original, server, args) as boolean));
+    if (beneath === 'nothing') {
+      if (madeForThisRequest(server, self, active) && rideOnContext(active, scope)) {
+        // No closure either, unless some request is debugged.
+        if (!debugMayDispatch()) return apply(original, server, args) as boolean;
+        return dispatch(args, scope, () => apply(original, server, args) as boolean);
+      }
+      return runInContext(contextWithScope(active, scope), () =>
+        dispatch(args, scope, () => apply(original, server, args) as boolean),
+      );
     }
-    return runInContext(ctx, () => dispatchBeneath(server, original, args, scope));
+    if (beneath === 'request contexts') return dispatchBeneath(server, original, args, scope, active);
+    return runInContext(contextWithScope(active, scope), () =>
+      dispatchBeneath(server, original, args, scope, undefined),
+    );
   } finally {
     // An instrumentation wrapped inside ours has started its span by now.
     clearPrepared();
-    if (scope !== undefined && scope.onFirstHold !== undefined)
-      forgetResponseAtFinish(scope, args[2] as ServerResponse);
+    if (scope !== undefined && scope.onFirstHold !== undefined) forgetResponseAtFinish(scope, args[2]);
   }
 }
+
+/** On a response whose scope still references it: that scope. */
+const SCOPE_OF_RESPONSE = Symbol('dynamic-hooks request scope');
 
 /**
  * Drops the scope's reference to its response once the response has
@@ -174,20 +219,50 @@ function handleRequest(server: Server, original: Emit, args: IArguments): boolea
  * have). Async resources of the request (a keep-alive socket's timer) keep
  * its context, so its scope, until the connection's next request: through
  * the scope they kept the whole request's objects alive past the young
- * generation, which cost ~5 us of GC per request on Node 22.
+ * generation, which cost ~5 us of GC per request on Node 22. Node
+ * publishes the finish of every response its parser dispatched
+ * (`http.server.response.finish`): cheaper than a `'finish'` listener per
+ * response. A response Node did not dispatch keeps its reference until
+ * the scope is collected, as before.
  */
-function forgetResponseAtFinish(scope: RequestScope, res: ServerResponse): void {
-  res.once('finish', () => {
-    scope.owner = undefined;
-  });
+function forgetResponseAtFinish(scope: RequestScope, res: unknown): void {
+  if (typeof res === 'object' && res !== null) (res as Record<symbol, unknown>)[SCOPE_OF_RESPONSE] = scope;
+}
+
+function onResponseFinish(message: unknown): void {
+  const res = (message as { response?: Record<symbol, unknown> }).response;
+  const scope = res?.[SCOPE_OF_RESPONSE] as RequestScope | undefined;
+  if (scope === undefined || res === undefined) return;
+  res[SCOPE_OF_RESPONSE] = undefined;
+  scope.owner = undefined;
 }
 
 function clearPrepared(): void {
   preparedRequest = undefined;
   preparedScope = undefined;
   preparedBase = undefined;
-  preparedContext = undefined;
   dispatching = undefined;
+}
+
+/** The `emit` last seen outside ours, and whether only per-request context makers sit between it and ours. */
+let outerEmit: unknown;
+let outerOurs: Emit | undefined;
+let outerMakesRequestContexts = false;
+
+/**
+ * Whether `active`, in our wrapper, is a context made for this request
+ * alone: the wrappers outside ours (from the server's `emit` down) are all
+ * OpenTelemetry HttpInstrumentation's, and `active` is neither the context
+ * the request was prepared in (its connection's) nor the root context.
+ */
+function madeForThisRequest(server: Server, self: Emit, active: Context): boolean {
+  const outer = server.emit;
+  if (outer !== outerEmit || self !== outerOurs) {
+    outerEmit = outer;
+    outerOurs = self;
+    outerMakesRequestContexts = onlyRequestContextsBetween(outer, self);
+  }
+  return outerMakesRequestContexts && active !== preparedBase;
 }
 
 /** `emit` as servers inherit it: with it beneath our wrapper, no other wrapper runs between ours and the listeners. */
@@ -206,19 +281,33 @@ type Listener = (...args: unknown[]) => unknown;
  * trampoline restores the server's listeners before calling them, so they
  * see (and may change) their real list.
  */
-function dispatchBeneath(server: Server, original: Emit, args: IArguments, scope: RequestScope): boolean {
+function dispatchBeneath(
+  server: Server,
+  original: Emit,
+  args: IArguments,
+  scope: RequestScope,
+  outside: Context | undefined,
+): boolean {
   const events = (server as unknown as { _events?: Record<string | symbol, unknown> })._events;
   const listeners = events?.request;
   if (events === undefined || !isListeners(listeners)) {
-    return dispatch(args, scope, () => apply(original, server, args) as boolean);
+    if (outside === undefined) return dispatch(args, scope, () => apply(original, server, args) as boolean);
+    return runInContext(contextWithScope(outside, scope), () =>
+      dispatch(args, scope, () => apply(original, server, args) as boolean),
+    );
   }
   const trampoline = function (this: Server): boolean {
     events.request = listeners;
     // eslint-disable-next-line prefer-rest-params
     const listenerArgs = arguments;
+    const call = (): boolean => dispatch(args, scope, () => callListeners(this, listeners, listenerArgs));
     const active = context.active();
-    const ctx = requestScopeOf(active) === scope ? active : contextWithScope(active, scope);
-    return runInContext(ctx, () => dispatch(args, scope, () => callListeners(this, listeners, listenerArgs)));
+    if (requestScopeOf(active) === scope) return call();
+    // `outside` given: only per-request context makers run beneath us, so a context other than ours is this request's.
+    if (outside !== undefined && active !== outside && active !== preparedBase && rideOnContext(active, scope)) {
+      return call();
+    }
+    return runInContext(contextWithScope(active, scope), call);
   };
   events.request = trampoline;
   try {
@@ -249,7 +338,7 @@ function callListeners(server: Server, listeners: Listener | Listener[], args: I
  * phases run around the response.
  */
 function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): boolean {
-  const inner = runHook(TIMING_GROUP, DISPATCH_HOOK, context.active());
+  const inner = debugMayDispatch() ? runHook(TIMING_GROUP, DISPATCH_HOOK, context.active()) : undefined;
   if (!isContext(inner)) return call();
   return context.with(inner, () => {
     scope.data ??= new Map();
@@ -259,6 +348,15 @@ function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): b
     runHook(TIMING_GROUP, AFTER.rewrite);
     return call();
   });
+}
+
+/**
+ * Whether the `dispatch` hook could give a request a context: only while
+ * some request is debugged (its group enabled somewhere). False lets
+ * {@link dispatch} be skipped, and the active context go unread.
+ */
+function debugMayDispatch(): boolean {
+  return hooksMayRun(TIMING_GROUP);
 }
 
 function isContext(value: unknown): value is Context {

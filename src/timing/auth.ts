@@ -11,7 +11,7 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { enableOnThisRequest, enablePropagatedGroups } from '../core/groups';
-import { activeRequestScope, type RequestScope } from '../core/request-scope';
+import { activeRequestScope, inPreparedScope, type RequestScope } from '../core/request-scope';
 import { enableDebugOtelGroups } from '../otel/debug-groups';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { TIMING_GROUP } from '../names/hooks';
@@ -41,9 +41,12 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
   const debugHeaders = hasHeaderWithPrefix(req.rawHeaders, settings.headers.request);
   const signedGroups = mayCarrySignedGroups(req.rawHeaders);
   if (!debugHeaders && !signedGroups) return false;
-  if (debugHeaders) authorizeDebugHeaders(settings, req, res);
-  if (signedGroups) acceptPropagatedGroups(settings, req, res);
-  return debugRequestOfScope(activeRequestScope()) !== undefined;
+  // Only now in the request's scope: the others pay no context.with.
+  return inPreparedScope(() => {
+    if (debugHeaders) authorizeDebugHeaders(settings, req, res);
+    if (signedGroups) acceptPropagatedGroups(settings, req, res);
+    return debugRequestOfScope(activeRequestScope()) !== undefined;
+  });
 }
 
 function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
