@@ -1,8 +1,7 @@
 // A hello-world node:http server for the server benchmark, in one of the
 // setups of hello-setup.cjs (argv[2]). Prints "ready <url>" when listening;
 // answers "stats" on stdin with "stats <cpu microseconds> <requests served>
-// <spans
-// exported>".
+// <spans exported>".
 'use strict';
 
 const mode = process.argv[2];
