@@ -1,25 +1,16 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type * as Express from 'express';
 import { createServer, type Server } from 'node:http';
 import { alwaysEnable, disableByDefault, dormant, enableOnThisRequest, listGroups } from '../../src';
 import { close, listen, send } from '../helpers/http';
 import { timingHarness } from '../helpers/timing-harness';
+import { recordingProvider } from '../helpers/recording-provider';
 
 describe('dormant(): Express instrumentation, whose patches install others at startup', () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider } = recordingProvider();
   const tracer = provider.getTracer('dormant-test');
   let instrumentation: ExpressInstrumentation;
   let server: Server;

@@ -1,18 +1,13 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { alwaysEnable, disableByDefault, dormant, fastifyTiming, listGroups, RequestDebugSampler } from '../../src';
 import { nodeAt, type Tree } from '../helpers/debugged';
 import { send } from '../helpers/http';
 import { eventually, timingHarness } from '../helpers/timing-harness';
+import { recordingProvider } from '../helpers/recording-provider';
 
 // @fastify/otel, the successor of @opentelemetry/instrumentation-fastify (which
 // auto-instrumentations-node 0.81 no longer ships), patches no module: it is a
@@ -37,18 +32,13 @@ function loadFastifyOtel(): FastifyOtel {
 
 describe('dormant(): @fastify/otel in a real Fastify server', () => {
   const harness = timingHarness();
-  const exporter = new InMemorySpanExporter();
   // Records every span it is given: what the gate lets through is what gets recorded.
-  const provider = new BasicTracerProvider({
-    sampler: new RequestDebugSampler(new AlwaysOnSampler()),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider, spansOf } = recordingProvider(new RequestDebugSampler(new AlwaysOnSampler()));
   let instrumentation: Instrumentation;
   let app: FastifyInstance;
   let url: string;
 
-  const fastifySpans = (): ReadableSpan[] =>
-    exporter.getFinishedSpans().filter((span) => span.instrumentationScope.name === FASTIFY_SCOPE);
+  const fastifySpans = (): ReadableSpan[] => spansOf(FASTIFY_SCOPE);
 
   before(async () => {
     harness.instrumentation.enable();

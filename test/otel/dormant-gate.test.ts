@@ -2,14 +2,9 @@ import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { InstrumentationBase } from '@opentelemetry/instrumentation';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { dormant, enableOnThisRequest, isGroupEnabled, withGroupsEnabled, withRequestScope } from '../../src';
+import { recordingProvider } from '../helpers/recording-provider';
 
 type Callback = (seen: { suppressed: boolean; value: unknown }) => void;
 
@@ -57,11 +52,7 @@ class SpanAroundInstrumentation extends InstrumentationBase {
 }
 
 describe('the dormant gate around a patched function', () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider } = recordingProvider();
   let instrumentation: SpanAroundInstrumentation;
   let target: ReturnType<typeof library>;
 

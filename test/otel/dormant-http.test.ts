@@ -2,23 +2,14 @@ import { context, propagation, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import http from 'node:http';
 import { alwaysEnable, disableByDefault, dormant, withGroupsEnabled } from '../../src';
 import { close, listen } from '../helpers/http';
+import { recordingProvider } from '../helpers/recording-provider';
 
 describe('dormant(): HttpInstrumentation (client and server of node:http)', () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider } = recordingProvider();
   let instrumentation: HttpInstrumentation;
   let server: http.Server;
   let url: string;

@@ -1,12 +1,6 @@
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type IoRedis from 'ioredis';
 import {
@@ -20,13 +14,10 @@ import {
 } from '../../src';
 import { libraryInstrumentations } from '../helpers/library-instrumentations';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { recordingProvider } from '../helpers/recording-provider';
 
 describe('dormant(): an OpenTelemetry instrumentation as a hook group (ioredis, real Redis)', () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider } = recordingProvider();
   const tracer = provider.getTracer('dormant-test');
   // requireParentSpan off: the process-wide case below has no parent span.
   let instrumentation: IORedisInstrumentation;

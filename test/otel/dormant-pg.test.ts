@@ -1,35 +1,25 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type * as Pg from 'pg';
 import { alwaysEnable, disableByDefault, dormant, listGroups, RequestDebugSampler } from '../../src';
 import { nodeAt, runInRequest } from '../helpers/debugged';
 import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server';
 import { timingHarness } from '../helpers/timing-harness';
+import { recordingProvider } from '../helpers/recording-provider';
 
 const PG_SCOPE = '@opentelemetry/instrumentation-pg';
 
 describe('dormant(): PgInstrumentation against a real PostgreSQL, in real requests', () => {
   const harness = timingHarness();
   // Its own provider, sampling every span it is given: what the gate lets through is what gets recorded.
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: new RequestDebugSampler(new AlwaysOnSampler()),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider, spansOf } = recordingProvider(new RequestDebugSampler(new AlwaysOnSampler()));
   let instrumentation: PgInstrumentation;
   let server: PostgresServer;
   let pool: Pg.Pool;
 
-  const pgSpans = (): ReadableSpan[] =>
-    exporter.getFinishedSpans().filter((span) => span.instrumentationScope.name === PG_SCOPE);
+  const pgSpans = (): ReadableSpan[] => spansOf(PG_SCOPE);
   const querySpans = (): ReadableSpan[] => pgSpans().filter((span) => span.attributes['db.query.text'] !== undefined);
 
   before(async () => {

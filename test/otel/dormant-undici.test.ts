@@ -1,12 +1,6 @@
 import { context, SpanKind } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
@@ -15,13 +9,10 @@ import { close, listen } from '../helpers/http';
 import { releaseRequestScopes } from '../helpers/scopes';
 import { eventually } from '../helpers/timing-harness';
 import { SUBSCRIPTION_LINGER_MS } from '../../src/core/group-state';
+import { recordingProvider } from '../helpers/recording-provider';
 
 describe('dormant(): undici instrumentation (fetch), built on diagnostics_channel', () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  });
+  const { exporter, provider } = recordingProvider();
   const create = diagnosticsChannel.channel('undici:request:create');
   let instrumentation: UndiciInstrumentation;
   let server: http.Server;
