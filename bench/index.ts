@@ -2,7 +2,7 @@
  * Benchmark runner: `npm run bench` runs every suite in order, in one
  * process (`node --expose-gc --require tsx bench/index.ts`).
  */
-import { coldSuite } from './cold';
+import { coldPathSuite, coldSuite } from './cold';
 import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
@@ -22,6 +22,7 @@ const all: readonly Suite[] = [
   gatewaySuite,
   otelDormantSuite,
   coldSuite,
+  coldPathSuite,
 ];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
