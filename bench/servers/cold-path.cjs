@@ -4,9 +4,10 @@
 // does (real IncomingMessage and ServerResponse objects, the
 // http.server.request.start publication, server.emit('request'), the
 // response's finish and close), 1 in 100 with a debug header when argv[2]
-// is "debugged", in windows of 50,000 requests (BENCH_COLD_WINDOW), batches
-// of 100 between which the event loop runs. Every run makes the same
-// requests, so windows compare across runs whatever the machine's load.
+// is "debugged", in 8 windows (BENCH_COLD_WINDOWS) of 50,000 requests
+// (BENCH_COLD_WINDOW), in batches of 100 between which the event loop
+// runs. Every run makes the same requests, so windows compare across runs
+// whatever the machine's load.
 // Prints "window <process CPU us> <main thread CPU us> <other threads CPU
 // us>" per window: the other threads are V8's (its optimising compiler
 // runs there), read from /proc (-1 where there is none).
