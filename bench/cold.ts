@@ -9,12 +9,17 @@
  * fresh server per round; rounds alternate; median per window.
  */
 import autocannon from 'autocannon';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { median, printTable, type Suite } from './harness';
-import { machineLine, startServer } from './load';
+import { machineLine, serverNode, startServer } from './load';
 
 const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
+const IN_PROCESS = join(__dirname, 'servers', 'cold-path.cjs');
+const IN_PROCESS_ROUNDS = Number(process.env.BENCH_COLD_PATH_ROUNDS ?? 5);
+const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_COLD_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 32;
@@ -99,4 +104,89 @@ async function runColdSuite(): Promise<void> {
   );
 }
 
-export const coldSuite: Suite = { name: 'cold', run: runColdSuite };
+/** CPU us of one window of the in-process run: the process's, its main thread's, its other threads' (-1: unknown). */
+interface WindowCpu {
+  readonly total: number;
+  readonly main: number;
+  readonly other: number;
+}
+
+/** One fresh process of bench/servers/cold-path.cjs: its windows. */
+async function inProcessRun(debugged: boolean): Promise<WindowCpu[]> {
+  const { stdout } = await run(serverNode(), [IN_PROCESS, debugged ? 'debugged' : 'none'], { maxBuffer: 1 << 20 });
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('window '))
+    .map((line) => {
+      const [total, main, other] = line.split(' ').slice(1).map(Number);
+      return { total, main, other };
+    });
+}
+
+/**
+ * The same without sockets or load generator (bench/servers/cold-path.cjs):
+ * windows of the same 50,000 requests in every run, so the extra CPU of
+ * the debugged ones is the figure, with V8's compiler threads apart from
+ * the main thread.
+ */
+async function runInProcess(): Promise<void> {
+  console.log(
+    `\nin process, without sockets: windows of 50,000 hello-world requests (500 debugged), process CPU ms per ` +
+      `window (main thread + other threads: V8's compiler runs there), ${IN_PROCESS_ROUNDS} alternating fresh ` +
+      'processes each, median per window (BENCH_COLD_PATH_ROUNDS changes it):',
+  );
+  const none: WindowCpu[][] = [];
+  const some: WindowCpu[][] = [];
+  for (let round = 0; round < IN_PROCESS_ROUNDS; round++) {
+    none.push(await inProcessRun(false));
+    some.push(await inProcessRun(true));
+  }
+  const at = (runs: WindowCpu[][], w: number, key: keyof WindowCpu): number =>
+    median(runs.map((windows) => windows[w][key])) / 1000;
+  const split = (runs: WindowCpu[][], w: number): string =>
+    at(runs, w, 'main') < 0
+      ? at(runs, w, 'total').toFixed(0)
+      : `${at(runs, w, 'total').toFixed(0)} (${at(runs, w, 'main').toFixed(0)} + ${at(runs, w, 'other').toFixed(0)})`;
+  const extras = none[0].map((_, w) => at(some, w, 'total') - at(none, w, 'total'));
+  printTable(
+    [
+      { title: 'window', align: 'right' },
+      { title: 'none debugged, CPU ms', align: 'right' },
+      { title: '1% debugged, CPU ms', align: 'right' },
+      { title: 'extra ms', align: 'right' },
+      { title: 'extra us per debugged request', align: 'right' },
+    ],
+    extras.map((extra, w) => [
+      String(w + 1),
+      split(none, w),
+      split(some, w),
+      extra.toFixed(0),
+      ((extra * 1000) / 500).toFixed(0),
+    ]),
+  );
+  const steady = median(extras.slice(-3));
+  console.log(
+    `windows 1-3, extra: ${extras
+      .slice(0, 3)
+      .map((extra) => extra.toFixed(0))
+      .join(', ')} ms against ${steady.toFixed(0)} ms in the last 3 (median)`,
+  );
+}
+
+async function runBothColdSuites(): Promise<void> {
+  await runColdSuite();
+  await runInProcess();
+}
+
+/** `cold`: the server, then in process; `cold-path`: in process only (about a minute). */
+export const coldSuite: Suite = { name: 'cold', run: runBothColdSuites };
+export const coldPathSuite: Suite = {
+  name: 'cold-path',
+  run: async () => {
+    console.log(
+      `\n== cold-path: the first debugged requests of a fresh process, 1 request in ${DEBUG_EVERY} debugged ==`,
+    );
+    console.log(machineLine());
+    await runInProcess();
+  },
+};

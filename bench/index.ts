@@ -2,7 +2,7 @@
  * Benchmark runner: `npm run bench` runs every suite in order, in one
  * process (`node --expose-gc --require tsx bench/index.ts`).
  */
-import { coldSuite } from './cold';
+import { coldPathSuite, coldSuite } from './cold';
 import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
@@ -23,9 +23,11 @@ const all: readonly Suite[] = [
   otelDormantSuite,
   coldSuite,
 ];
+/** Run only by name: `cold` includes it. */
+const byNameOnly: readonly Suite[] = [coldPathSuite];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
-const suites = wanted.length === 0 ? all : all.filter((suite) => wanted.includes(suite.name));
+const suites = wanted.length === 0 ? all : [...all, ...byNameOnly].filter((suite) => wanted.includes(suite.name));
 
 async function main(): Promise<void> {
   for (const suite of suites) await suite.run();
