@@ -21,21 +21,13 @@ const DEBUG_EVERY = 100;
 const BATCH = 100;
 require('./hello-setup.cjs').setUp('timing');
 
-const diagnostics = require('node:diagnostics_channel');
 const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
 const { setImmediate } = require('node:timers');
+const { helloServer, serveRequest } = require('./socketless-request.cjs');
 
-const requestStart = diagnostics.channel('http.server.request.start');
-const responseFinish = diagnostics.channel('http.server.response.finish');
-const server = http.createServer((_req, res) => {
-  res.end('hello world');
-});
-// A loopback peer: debug requests need no token (they send it anyway).
-const socket = new net.Socket();
-Object.defineProperty(socket, 'remoteAddress', { value: '127.0.0.1' });
+const hello = helloServer();
 const PLAIN = ['Host', '127.0.0.1:8080', 'User-Agent', 'bench', 'Accept', '*/*'];
+// From a loopback peer, debug requests need no token (they send it anyway).
 const DEBUG = [
   ...PLAIN,
   'X-Request-Debug',
@@ -45,21 +37,7 @@ const DEBUG = [
 ];
 
 function oneRequest(debug) {
-  const req = new http.IncomingMessage(socket);
-  req.method = 'GET';
-  req.url = '/';
-  req.httpVersion = '1.1';
-  req.httpVersionMajor = 1;
-  req.httpVersionMinor = 1;
-  const headers = debug ? [...DEBUG] : [...PLAIN];
-  // As Node's parser gives them (the parsed headers are built from these on first read).
-  req._addHeaderLines(headers, headers.length);
-  const res = new http.ServerResponse(req);
-  if (requestStart.hasSubscribers) requestStart.publish({ request: req, response: res, socket, server });
-  server.emit('request', req, res);
-  res.emit('finish');
-  if (responseFinish.hasSubscribers) responseFinish.publish({ request: req, response: res, socket, server });
-  res.emit('close');
+  const res = serveRequest(hello, debug ? [...DEBUG] : [...PLAIN]);
   if (debug && res.getHeader('x-request-debug-output') === undefined) throw new Error('a debug request got no output');
 }
 
