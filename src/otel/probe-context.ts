@@ -25,11 +25,10 @@ import { asyncHooksIdle, contextRegistry, shortcutRootWhileIdle, type ContextReg
  * the same way; an event emitter it binds to one is left as it is (its
  * listeners run in the root context, as they would with the hooks off).
  * What the instrumentation leaves behind to run later (a listener that
- * binds a response to the context active then, the root one) enters or
- * binds the root context, which the registered manager is made to do
- * without its hooks and without patching the emitter
- * ({@link shortcutRootWhileIdle}). Once anything has switched the hooks on,
- * probes simply use `context.with`.
+ * binds a response to the context active then, the root one) enters the
+ * root context, which the registered manager is made to do without its
+ * hooks ({@link shortcutRootWhileIdle}). Once anything has switched the
+ * hooks on, probes simply use `context.with`.
  */
 export function withProbeContext<A extends unknown[], R>(ctx: Context, fn: (...args: A) => R, ...args: A): R {
   if (!isTracingSuppressed(ctx)) return context.with(ctx, fn, undefined, ...args);

@@ -1,7 +1,6 @@
 import { ROOT_CONTEXT, createContextKey } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
-import { EventEmitter } from 'node:events';
 import { asyncHooksIdle, shortcutRootWhileIdle } from '../../src/otel/context-internals';
 import { runScript } from '../helpers/run-node';
 
@@ -53,26 +52,6 @@ describe('OpenTelemetry context internals the gates probe uses', () => {
         throw new Error('from fn');
       }),
     ).to.throw('from fn');
-    manager.disable();
-  });
-
-  it('leaves an emitter bound to the root context as it is while the hooks are off, and binds through the class once on', () => {
-    const manager = new AsyncLocalStorageContextManager();
-    shortcutRootWhileIdle(manager);
-    const idleEmitter = new EventEmitter();
-    expect(manager.bind(ROOT_CONTEXT, idleEmitter)).to.equal(idleEmitter);
-    expect(Object.hasOwn(idleEmitter, 'on'), 'patched while the hooks are off').to.equal(!HAS_HOOKS);
-    const listener = (): void => undefined;
-    expect(manager.bind(ROOT_CONTEXT, listener), 'a function is still bound').to.not.equal(listener);
-    const other = new EventEmitter();
-    manager.bind(ROOT_CONTEXT.setValue(KEY, 'other'), other);
-    expect(Object.hasOwn(other, 'on'), 'bound to another context').to.equal(true);
-
-    manager.with(ROOT_CONTEXT.setValue(KEY, 'on'), () => undefined);
-    const laterEmitter = new EventEmitter();
-    manager.bind(ROOT_CONTEXT, laterEmitter);
-    expect(Object.hasOwn(laterEmitter, 'on'), 'bound once the hooks are on').to.equal(true);
-    expect(Object.hasOwn(manager, 'bind'), 'the shortcut, once the hooks are on').to.equal(false);
     manager.disable();
   });
 
