@@ -19,6 +19,8 @@ import { machineLine, serverNode, startServer } from './load';
 const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
 const IN_PROCESS = join(__dirname, 'servers', 'cold-path.cjs');
 const IN_PROCESS_ROUNDS = Number(process.env.BENCH_COLD_PATH_ROUNDS ?? 5);
+/** Requests per in-process window (cold-path.cjs reads the same variable). */
+const IN_PROCESS_WINDOW = Number(process.env.BENCH_COLD_WINDOW ?? 50000);
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_COLD_SECONDS ?? 15);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -125,13 +127,14 @@ async function inProcessRun(debugged: boolean): Promise<WindowCpu[]> {
 
 /**
  * The same without sockets or load generator (bench/servers/cold-path.cjs):
- * windows of the same 50,000 requests in every run, so the extra CPU of
+ * windows of the same requests in every run, so the extra CPU of
  * the debugged ones is the figure, with V8's compiler threads apart from
  * the main thread.
  */
 async function runInProcess(): Promise<void> {
   console.log(
-    `\nin process, without sockets: windows of 50,000 hello-world requests (500 debugged), process CPU ms per ` +
+    `\nin process, without sockets: windows of ${IN_PROCESS_WINDOW} hello-world requests ` +
+      `(${IN_PROCESS_WINDOW / DEBUG_EVERY} debugged), process CPU ms per ` +
       `window (main thread + other threads: V8's compiler runs there), ${IN_PROCESS_ROUNDS} alternating fresh ` +
       'processes each, median per window (BENCH_COLD_PATH_ROUNDS changes it):',
   );
@@ -161,7 +164,7 @@ async function runInProcess(): Promise<void> {
       split(none, w),
       split(some, w),
       extra.toFixed(0),
-      ((extra * 1000) / 500).toFixed(0),
+      ((extra * 1000 * DEBUG_EVERY) / IN_PROCESS_WINDOW).toFixed(0),
     ]),
   );
   const steady = median(extras.slice(-3));
