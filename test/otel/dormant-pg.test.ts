@@ -18,6 +18,9 @@ describe('dormant(): PgInstrumentation against a real PostgreSQL, in real reques
   let instrumentation: PgInstrumentation;
   let server: PostgresServer;
   let pool: Pg.Pool;
+  // pool.end() resolves once its clients are told to end, not once their sockets are closed: waited for
+  // before the server stops, or its shutdown reaches a closing client as an unhandled 'error' event.
+  const clientsEnded: Promise<unknown>[] = [];
 
   const pgSpans = (): ReadableSpan[] => spansOf(PG_SCOPE);
   const querySpans = (): ReadableSpan[] => pgSpans().filter((span) => span.attributes['db.query.text'] !== undefined);
@@ -32,11 +35,13 @@ describe('dormant(): PgInstrumentation against a real PostgreSQL, in real reques
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pg = require('pg') as typeof Pg;
     pool = new pg.Pool({ host: server.host, port: server.port, user: server.user, database: server.database, max: 2 });
+    pool.on('connect', (client) => clientsEnded.push(new Promise((resolve) => client.once('end', resolve))));
     await pool.query('CREATE TABLE IF NOT EXISTS items (id integer PRIMARY KEY, name text)');
   });
   after(async () => {
     disableByDefault('otel:pg');
     await pool?.end();
+    await Promise.all(clientsEnded);
     instrumentation?.disable();
     await server?.stop();
   });
