@@ -2,18 +2,26 @@
  * The per-context benchmark: what one timing context costs a debugged
  * request (`timing.enterContext` + `timing.leaveContext`, the span it emits
  * included), against one OpenTelemetry SDK span (always-on sampler, batch
- * processor), both in time and in retained bytes, measured in one process.
+ * processor), both in time and in retained bytes. Two OTel rows: a span
+ * started with an explicit parent and ended (the least a span costs), and
+ * an active span (`startActiveSpan`), which, like a timing context, is the
+ * parent of what starts inside it.
  *
  * Each round is one real HTTP request over loopback whose handler runs `n`
  * sibling contexts (or spans) under one parent. Time: the handler's loop,
  * and the server's whole CPU for the request (the output and the spans'
  * end included) divided by `n`. Bytes: heap retained by the loop after a
  * full GC (the tree nodes and the ended spans waiting in the batch queue),
- * divided by `n`. The rounds alternate between the variants; medians.
+ * divided by `n`. The rounds alternate between the variants, in several
+ * fresh processes (on Node 20 one process can run all its code slower
+ * for its whole life); medians over all rounds. BENCH_NODE runs it on
+ * another node binary.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, type Tracer } from '@opentelemetry/api';
+import { promisify } from 'node:util';
+import { context, type Span, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import {
   AlwaysOnSampler,
@@ -24,12 +32,14 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { library } from './library';
 import { median, printTable, type Suite } from './harness';
+import { machineLine, serverNode } from './load';
 
 const { RequestDebugSampler, TimingInstrumentation, timing } = library;
 
 /** Contexts (or spans) per request, from BENCH_CONTEXTS. */
 const N = Number(process.env.BENCH_CONTEXTS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 /** Distinct sibling names, built before any measurement. */
 const NAMES = Array.from({ length: N }, (_, i) => `context_${i}`);
 
@@ -67,6 +77,7 @@ interface Variant {
 
 const VARIANTS: readonly Variant[] = [
   { label: 'OTel SDK span (always on, batch processor)', path: '/otel', headers: {} },
+  { label: 'OTel SDK active span (startActiveSpan)', path: '/otel-active', headers: {} },
   { label: 'timing context, debugged request (log output)', path: '/timing', headers: { 'X-Request-Debug': '*' } },
   { label: 'timing context, request not debugged', path: '/timing', headers: {} },
 ];
@@ -88,9 +99,7 @@ function measureLoop(loop: () => void, heap: boolean, out: { loopNs: number; byt
     out.loopNs = Number(process.hrtime.bigint() - start) / N;
     return;
   }
-  // Two full GCs on each side (and the previous flush settled, see the rounds): with one and no wait, some
-  // rounds on Node 20 read 0 B for the OTel spans, the previous request's spans held at the first GC and
-  // freed by the second.
+  // Two full GCs on each side, after a pause since the previous flush (see the rounds).
   gc();
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -104,6 +113,17 @@ function otelLoop(tracer: Tracer): void {
   tracer.startActiveSpan('bench', (parent) => {
     const parentContext = context.active();
     for (let i = 0; i < N; i++) tracer.startSpan(NAMES[i], undefined, parentContext).end();
+    parent.end();
+  });
+}
+
+function endSpan(span: Span): void {
+  span.end();
+}
+
+function otelActiveLoop(tracer: Tracer): void {
+  tracer.startActiveSpan('bench', (parent) => {
+    for (let i = 0; i < N; i++) tracer.startActiveSpan(NAMES[i], endSpan);
     parent.end();
   });
 }
@@ -138,13 +158,8 @@ function request(port: number, variant: Variant): Promise<void> {
   });
 }
 
-async function runContextsSuite(): Promise<void> {
-  console.log(`\n== contexts: one timing context vs one OTel SDK span, ${N} per request ==`);
-  console.log(
-    `sibling contexts under one parent in a real request handler; ${ROUNDS} alternating rounds, median ` +
-      '(BENCH_CONTEXTS, BENCH_ROUNDS change them). Loop: the handler loop per context; CPU: the server process ' +
-      'for the whole request (output and span ends included) per context; bytes: heap retained by the loop after a full GC.',
-  );
+/** Runs the rounds in this process; the samples per variant. */
+async function measureInProcess(): Promise<Sample[][]> {
   const timingProvider = new BasicTracerProvider({
     sampler: new RequestDebugSampler(new AlwaysOnSampler()),
     spanProcessors: [batch()],
@@ -157,7 +172,13 @@ async function runContextsSuite(): Promise<void> {
   const current = { loopNs: 0, bytes: 0 };
   let heap = false;
   const server = http.createServer((req, res) => {
-    measureLoop(req.url === '/otel' ? () => otelLoop(tracer) : timingLoop, heap, current);
+    const loop =
+      req.url === '/otel'
+        ? () => otelLoop(tracer)
+        : req.url === '/otel-active'
+          ? () => otelActiveLoop(tracer)
+          : timingLoop;
+    measureLoop(loop, heap, current);
     res.end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -175,8 +196,11 @@ async function runContextsSuite(): Promise<void> {
       await new Promise((resolve) => setImmediate(resolve));
       const cpu = process.cpuUsage(cpuBefore);
       await flush();
-      // The flush's export settles before the heap is measured (see measureLoop).
-      await new Promise((resolve) => setImmediate(resolve));
+      // A pause before the heap is measured: V8's concurrent optimising compiler can hold a closure of the
+      // flush's export (and with its scope, the exported spans) until its job is installed, which then
+      // happened inside the measured loop. Without it, most rounds read 0 B per OTel span on an idle machine
+      // (the previous spans freed as the new ones were made) and some ~120 B per timing context.
+      await new Promise((resolve) => setTimeout(resolve, 20));
       heap = true;
       await request(port, variant);
       // The first two rounds warm the code up and are not counted.
@@ -187,6 +211,37 @@ async function runContextsSuite(): Promise<void> {
   server.close();
   instrumentation.disable();
   await Promise.all([timingProvider.shutdown(), otelProvider.shutdown()]);
+
+  return samples;
+}
+
+const run = promisify(execFile);
+
+/** Runs the rounds in a fresh process (this file as its main module). */
+async function measureInChild(): Promise<Sample[][]> {
+  const { stdout } = await run(serverNode(), ['--expose-gc', '--require', 'tsx', __filename], { maxBuffer: 1 << 20 });
+  const match = /^result (.+)$/m.exec(stdout);
+  if (match === null) throw new Error(`contexts bench process: no result in ${stdout}`);
+  return JSON.parse(match[1]) as Sample[][];
+}
+
+async function runContextsSuite(): Promise<void> {
+  console.log(`\n== contexts: one timing context vs one OTel SDK span, ${N} per request ==`);
+  console.log(
+    `sibling contexts under one parent in a real request handler; ${ROUNDS} alternating rounds in each of ` +
+      `${PROCESSES} fresh processes, median over all rounds (BENCH_CONTEXTS, BENCH_ROUNDS, BENCH_PROCESSES change ` +
+      'them). Loop: the handler loop per context; CPU: the server process for the whole request (output and span ' +
+      'ends included) per context; bytes: heap retained by the loop after a full GC.',
+  );
+  console.log(machineLine());
+  const samples = VARIANTS.map((): Sample[] => []);
+  const perProcessRatios: string[] = [];
+  for (let p = 0; p < PROCESSES; p++) {
+    const perProcess = await measureInChild();
+    perProcess.forEach((rounds, v) => samples[v].push(...rounds));
+    const loop = (v: number): number => median(perProcess[v].map((sample) => sample.loopNs));
+    perProcessRatios.push(`${(loop(2) / loop(0)).toFixed(2)}x`);
+  }
 
   const med = (v: number, key: keyof Sample): number => median(samples[v].map((s) => s[key]));
   const rows = VARIANTS.map((variant, v) => [
@@ -204,11 +259,20 @@ async function runContextsSuite(): Promise<void> {
     ],
     rows,
   );
-  const ratio = (key: keyof Sample): number => med(1, key) / med(0, key);
-  console.log(
-    `timing context / OTel span: loop ${ratio('loopNs').toFixed(2)}x, request CPU ${ratio('cpuNs').toFixed(2)}x, ` +
-      `bytes ${ratio('bytes').toFixed(2)}x (goal: at most 1.2x each)`,
-  );
+  const ratios = (base: number): string =>
+    (['loopNs', 'cpuNs', 'bytes'] as const)
+      .map((key, k) => `${['loop', 'request CPU', 'bytes'][k]} ${(med(2, key) / med(base, key)).toFixed(2)}x`)
+      .join(', ');
+  console.log(`timing context / OTel span: ${ratios(0)} (goal: at most 1.2x each)`);
+  console.log(`timing context / OTel active span: ${ratios(1)}`);
+  console.log(`loop ratio to the OTel span in each process: ${perProcessRatios.join(', ')}`);
+  console.log(machineLine());
 }
 
 export const contextsSuite: Suite = { name: 'contexts', run: runContextsSuite };
+
+if (require.main === module) {
+  void measureInProcess().then((samples) => {
+    console.log(`result ${JSON.stringify(samples)}`);
+  });
+}
