@@ -101,11 +101,13 @@ async function runLoad(
 }
 
 /**
- * The node binary that runs the servers: BENCH_NODE if set (say, a Node 22
- * or 24 build, to compare lines with one autocannon), else this process's.
+ * The node binary that runs the servers: BENCH_NODE if set and not empty
+ * (say, a Node 22 or 24 build, to compare lines with one autocannon), else
+ * this process's.
  */
 export function serverNode(): string {
-  return process.env.BENCH_NODE ?? process.execPath;
+  const node = process.env.BENCH_NODE;
+  return node === undefined || node === '' ? process.execPath : node;
 }
 
 /** The version of `serverNode()`, for the suites' headers. */
