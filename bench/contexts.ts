@@ -75,6 +75,11 @@ interface Variant {
   readonly headers: Record<string, string>;
 }
 
+/** Rows of VARIANTS the ratios compare. */
+const OTEL_SPAN = 0;
+const OTEL_ACTIVE_SPAN = 1;
+const TIMING_CONTEXT = 2;
+
 const VARIANTS: readonly Variant[] = [
   { label: 'OTel SDK span (always on, batch processor)', path: '/otel', headers: {} },
   { label: 'OTel SDK active span (startActiveSpan)', path: '/otel-active', headers: {} },
@@ -169,16 +174,14 @@ async function measureInProcess(): Promise<Sample[][]> {
   const otelProvider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [batch()] });
   const tracer = otelProvider.getTracer('bench');
 
+  const loops: Readonly<Record<string, () => void>> = {
+    '/otel': () => otelLoop(tracer),
+    '/otel-active': () => otelActiveLoop(tracer),
+  };
   const current = { loopNs: 0, bytes: 0 };
   let heap = false;
   const server = http.createServer((req, res) => {
-    const loop =
-      req.url === '/otel'
-        ? () => otelLoop(tracer)
-        : req.url === '/otel-active'
-          ? () => otelActiveLoop(tracer)
-          : timingLoop;
-    measureLoop(loop, heap, current);
+    measureLoop(loops[req.url ?? ''] ?? timingLoop, heap, current);
     res.end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -240,7 +243,7 @@ async function runContextsSuite(): Promise<void> {
     const perProcess = await measureInChild();
     perProcess.forEach((rounds, v) => samples[v].push(...rounds));
     const loop = (v: number): number => median(perProcess[v].map((sample) => sample.loopNs));
-    perProcessRatios.push(`${(loop(2) / loop(0)).toFixed(2)}x`);
+    perProcessRatios.push(`${(loop(TIMING_CONTEXT) / loop(OTEL_SPAN)).toFixed(2)}x`);
   }
 
   const med = (v: number, key: keyof Sample): number => median(samples[v].map((s) => s[key]));
@@ -261,10 +264,12 @@ async function runContextsSuite(): Promise<void> {
   );
   const ratios = (base: number): string =>
     (['loopNs', 'cpuNs', 'bytes'] as const)
-      .map((key, k) => `${['loop', 'request CPU', 'bytes'][k]} ${(med(2, key) / med(base, key)).toFixed(2)}x`)
+      .map(
+        (key, k) => `${['loop', 'request CPU', 'bytes'][k]} ${(med(TIMING_CONTEXT, key) / med(base, key)).toFixed(2)}x`,
+      )
       .join(', ');
-  console.log(`timing context / OTel span: ${ratios(0)} (goal: at most 1.2x each)`);
-  console.log(`timing context / OTel active span: ${ratios(1)}`);
+  console.log(`timing context / OTel span: ${ratios(OTEL_SPAN)} (goal: at most 1.2x each)`);
+  console.log(`timing context / OTel active span: ${ratios(OTEL_ACTIVE_SPAN)}`);
   console.log(`loop ratio to the OTel span in each process: ${perProcessRatios.join(', ')}`);
   console.log(machineLine());
 }
