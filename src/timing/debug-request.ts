@@ -1,6 +1,8 @@
 import { trace, type Attributes, type Context, type Span, type SpanKind } from '@opentelemetry/api';
 import { currentCallFrame } from '../core/call-frame';
+import { hooksMayRun } from '../core/named-hooks';
 import { requestScopeOf, type RequestScope } from '../core/request-scope';
+import { TIMING_GROUP } from '../names/hooks';
 import { ContextTree, handlerContext } from './context-tree';
 import type { OutputTarget } from './debug-output';
 import { MAX_DOWNSTREAM_BYTES } from './output';
@@ -20,8 +22,23 @@ export function attachDebugRequest(scope: RequestScope, debug: DebugRequest): vo
   scope.debug = debug;
 }
 
+/**
+ * Whether any request may be debugged now: the `timing` group is enabled
+ * somewhere (every debugged request holds it until its scope ends, which
+ * also detaches its debug state). False, the usual answer, lets a timing
+ * call return without reading the active context.
+ */
+export function debugMayBeActive(): boolean {
+  return hooksMayRun(TIMING_GROUP);
+}
+
 /** The debugged request the current code (or `ctx`, the handler context) belongs to, if any (in a hooked call: the call's). */
-export function activeDebugRequest(ctx: Context = handlerContext()): DebugRequest | undefined {
+export function activeDebugRequest(ctx?: Context): DebugRequest | undefined {
+  return debugMayBeActive() ? debugRequestIn(ctx ?? handlerContext()) : undefined;
+}
+
+/** The debugged request `ctx` (a handler context) belongs to, if any: `activeDebugRequest` once `debugMayBeActive()`. */
+export function debugRequestIn(ctx: Context): DebugRequest | undefined {
   const debug = debugRequestOfScope(requestScopeOf(ctx));
   return debug !== undefined && !debug.finished ? debug : undefined;
 }

@@ -1,6 +1,6 @@
 import { checkGroupName, describe } from '../core/validate';
 import { handlerContext } from './context-tree';
-import { activeDebugRequest } from './debug-request';
+import { activeDebugRequest, debugMayBeActive, debugRequestIn } from './debug-request';
 import { isPropValue, RESERVED_PROPS, type PropValue } from './timing-tree';
 
 /** Checks a prop in every request, debugged or not, so that a bad one fails in tests, not only when debugged. */
@@ -28,8 +28,9 @@ export const timing = Object.freeze({
    */
   enterContext(name: string): void {
     checkGroupName(name, 'name');
+    if (!debugMayBeActive()) return;
     const ctx = handlerContext();
-    activeDebugRequest(ctx)?.contexts.enter(name, ctx);
+    debugRequestIn(ctx)?.contexts.enter(name, ctx);
   },
   /** Leaves the current timing context, adding its duration to its `total_time`. */
   leaveContext(): void {
