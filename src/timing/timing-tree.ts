@@ -156,29 +156,20 @@ function childrenJSON(children: Map<string, TimingNode>): string {
 
 /** `out` followed by `children` as a JSON object, their names in the order a plain object lists them. */
 function appendChildrenJSON(out: string, children: Map<string, TimingNode>): string {
+  let nodes: Iterable<TimingNode> = children.values();
   for (const name of children.keys()) {
     // A name a plain object would list elsewhere: all written in that order instead.
-    if (!isPlainKey(name)) return appendChildrenInObjectOrder(out, children);
+    if (!isPlainKey(name)) {
+      nodes = objectKeyOrder(children.keys()).map((key) => children.get(key) as TimingNode);
+      break;
+    }
   }
   let separator = '{';
-  for (const node of children.values()) {
+  for (const node of nodes) {
     out += separator;
     out += quote(node.name);
     out += ':';
     out = node.appendJSON(out);
-    separator = ',';
-  }
-  return separator === '{' ? `${out}{}` : `${out}}`;
-}
-
-/** `appendChildrenJSON` for names a plain object would reorder or leave out (see `objectKeyOrder`). */
-function appendChildrenInObjectOrder(out: string, children: Map<string, TimingNode>): string {
-  let separator = '{';
-  for (const name of objectKeyOrder(children.keys())) {
-    out += separator;
-    out += quote(name);
-    out += ':';
-    out = (children.get(name) as TimingNode).appendJSON(out);
     separator = ',';
   }
   return separator === '{' ? `${out}{}` : `${out}}`;
