@@ -262,12 +262,13 @@ async function runContextsSuite(): Promise<void> {
     ],
     rows,
   );
+  const measures = [
+    ['loop', 'loopNs'],
+    ['request CPU', 'cpuNs'],
+    ['bytes', 'bytes'],
+  ] as const;
   const ratios = (base: number): string =>
-    (['loopNs', 'cpuNs', 'bytes'] as const)
-      .map(
-        (key, k) => `${['loop', 'request CPU', 'bytes'][k]} ${(med(TIMING_CONTEXT, key) / med(base, key)).toFixed(2)}x`,
-      )
-      .join(', ');
+    measures.map(([label, key]) => `${label} ${(med(TIMING_CONTEXT, key) / med(base, key)).toFixed(2)}x`).join(', ');
   console.log(`timing context / OTel span: ${ratios(OTEL_SPAN)} (goal: at most 1.2x each)`);
   console.log(`timing context / OTel active span: ${ratios(OTEL_ACTIVE_SPAN)}`);
   console.log(`loop ratio to the OTel span in each process: ${perProcessRatios.join(', ')}`);
