@@ -69,6 +69,11 @@ let caller: Caller | undefined;
  * (counted by `counter`) is an installer, and from then on always runs the
  * patched function, with tracing suppressed while the group is dormant.
  * Every other function takes the dormant path from its second call on.
+ * With `probe` false (functions of Node's built-in modules, which
+ * instrumentations patch to observe calls) the first call takes the
+ * dormant path too; a call made where the group is enabled still
+ * classifies the function, so one found installing from then on always
+ * runs the patched function.
  * Where tracing is suppressed, the patched function reaches `original`
  * back in the caller's context: what the original starts (a server
  * listening, a socket) must not inherit the suppression. Where it is not,
@@ -82,6 +87,7 @@ export function gatePatch(
   original: AnyFunction,
   factory: (original: AnyFunction, name: string) => unknown,
   counter: PatchCounter,
+  probe = true,
 ): unknown {
   const token = {};
   const reachOriginal = function (this: unknown, ...args: unknown[]): unknown {
@@ -102,14 +108,14 @@ export function gatePatch(
   if (instrumented === reachOriginal) return original;
   if (typeof instrumented !== 'function') return instrumented;
 
-  const site = new HookSite(EVERY_CALL, label, original, [], [], [], 0, 'sync');
+  const site = new HookSite(probe ? EVERY_CALL : group, label, original, [], [], [], 0, 'sync');
   const gate: Gate = {
     token,
     site,
     group,
     instrumented: instrumented as AnyFunction,
     counter,
-    probing: true,
+    probing: probe,
     retired: false,
   };
   const enabled = function (this: unknown, ..._args: unknown[]): unknown {

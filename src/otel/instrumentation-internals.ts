@@ -60,6 +60,39 @@ export function interceptPatching(instance: object, interceptor: PatchingInterce
   fields._unwrap = interceptor.unwrap(ownUnwrap.bind(instance));
 }
 
+// `InstrumentationBase` keeps what `init()` returned in `_modules`: module
+// definitions (`InstrumentationNodeModuleDefinition`, whose `name` is the
+// module's: `http`, `pg`) and reads each one's `patch(exports, version)`
+// from it at every call: when the module is loaded (require-in-the-middle,
+// import-in-the-middle) and when `enable()` patches again what was loaded.
+
+interface ModuleDefinition {
+  name?: unknown;
+  patch?: unknown;
+}
+
+/**
+ * Replaces the `patch` of each module definition of the instance: the
+ * definition's own patch then runs through `around(moduleName, patch)`,
+ * which must call `patch()` and return what it returns. Does nothing for
+ * a definition without a patch.
+ */
+export function interceptModulePatches(
+  instance: object,
+  around: (moduleName: string, patch: () => unknown) => unknown,
+): void {
+  const modules = (instance as { _modules?: unknown })._modules;
+  if (!Array.isArray(modules)) return;
+  for (const definition of modules as ModuleDefinition[]) {
+    const own = definition.patch;
+    const name = definition.name;
+    if (typeof own !== 'function' || typeof name !== 'string') continue;
+    definition.patch = function (this: unknown, ...args: unknown[]): unknown {
+      return around(name, () => Reflect.apply(own, this, args));
+    };
+  }
+}
+
 // Instrumentations built on diagnostics_channel do not patch functions.
 // `@opentelemetry/instrumentation-undici` (0.2x) subscribes from
 // `enable()` through its own method `subscribeToChannel(name, onMessage)`,

@@ -1,8 +1,9 @@
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { InstrumentationBase } from '@opentelemetry/instrumentation';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { expect } from 'chai';
+import type querystring from 'node:querystring';
 import { dormant, enableOnThisRequest, isGroupEnabled, withGroupsEnabled, withRequestScope } from '../../src';
 import { recordingProvider } from '../helpers/recording-provider';
 
@@ -130,5 +131,71 @@ describe('the dormant gate around a patched function', () => {
       return [handled.handle(), handled.handle(), isGroupEnabled('test:later')];
     });
     expect(seen).to.deep.equal([true, true, true]);
+  });
+});
+
+/** Patches node:querystring's `escape`, counting the runs of its patched function; may install a patch on each run. */
+class QuerystringInstrumentation extends InstrumentationBase {
+  runs = 0;
+  installOnCall = false;
+  constructor() {
+    super('querystring-test', '0.0.0', { enabled: false });
+  }
+  protected init(): InstrumentationNodeModuleDefinition {
+    return new InstrumentationNodeModuleDefinition(
+      'querystring',
+      ['*'],
+      (exports: typeof querystring) => {
+        const run = (text: string): void => {
+          this.runs++;
+          if (this.installOnCall) this._wrap({ layer: () => text }, 'layer', (own) => own);
+        };
+        this._wrap(
+          exports,
+          'escape',
+          (original: (text: string) => string) =>
+            function (this: unknown, text: string): string {
+              run(text);
+              return original.call(this, text);
+            },
+        );
+        return exports;
+      },
+      (exports: typeof querystring) => {
+        this._unwrap(exports, 'escape');
+      },
+    );
+  }
+}
+
+describe('the dormant gate around a function of a built-in module', () => {
+  let instrumentation: QuerystringInstrumentation;
+  let qs: typeof querystring;
+
+  beforeEach(() => {
+    instrumentation = dormant(new QuerystringInstrumentation(), { group: 'test:querystring' });
+    instrumentation.enable();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    qs = require('node:querystring') as typeof querystring;
+  });
+  afterEach(() => {
+    instrumentation.disable();
+  });
+
+  it('skips the first-call probe: the instrumentation runs only where the group is enabled', () => {
+    expect(qs.escape('a b')).to.equal('a%20b');
+    expect(qs.escape('c d')).to.equal('c%20d');
+    expect(instrumentation.runs).to.equal(0);
+    expect(withGroupsEnabled('test:querystring', () => qs.escape('e f'))).to.equal('e%20f');
+    expect(instrumentation.runs).to.equal(1);
+  });
+
+  it('still finds an installer the first time it runs enabled, and runs it on every call from then on', () => {
+    instrumentation.installOnCall = true;
+    qs.escape('dormant');
+    expect(instrumentation.runs).to.equal(0);
+    withGroupsEnabled('test:querystring', () => qs.escape('enabled'));
+    qs.escape('dormant again');
+    expect(instrumentation.runs).to.equal(2);
   });
 });

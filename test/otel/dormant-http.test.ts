@@ -14,6 +14,12 @@ describe('dormant(): HttpInstrumentation (client and server of node:http)', () =
   let server: http.Server;
   let url: string;
   const traceparents: (string | undefined)[] = [];
+  /**
+   * Per server request: whether HttpInstrumentation ran on it. Its server
+   * side binds the request to a context, which gives the request emitter
+   * own listener methods; a dormant request keeps the prototype's.
+   */
+  const instrumentedRequests: boolean[] = [];
 
   /** A GET through http.get, as the instrumentation patches it (send() uses http.request). */
   const get = (path: string) =>
@@ -42,6 +48,7 @@ describe('dormant(): HttpInstrumentation (client and server of node:http)', () =
     require('http');
     server = http.createServer((req, res) => {
       traceparents.push(req.headers.traceparent as string | undefined);
+      instrumentedRequests.push(Object.prototype.hasOwnProperty.call(req, 'on'));
       res.end(`hello ${req.url}`);
     });
     url = await listen(server);
@@ -56,6 +63,26 @@ describe('dormant(): HttpInstrumentation (client and server of node:http)', () =
     disableByDefault('otel:http');
     exporter.reset();
     traceparents.length = 0;
+    instrumentedRequests.length = 0;
+  });
+
+  it("runs no part of the instrumentation while dormant, not even on a function's first call", async () => {
+    // Functions of Node's built-in modules skip the gate's first-call probe.
+    // These are the first calls of this instance's patched request and emit:
+    const client = await new Promise<http.ClientRequest>((resolve, reject) => {
+      const request = http.request(`${url}/first`, { agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(request));
+      });
+      // The caller's own 'response' listener only: the instrumentation adds one of its own.
+      expect(request.listenerCount('response')).to.equal(1);
+      request.on('error', reject).end();
+    });
+    expect(client.listenerCount('response')).to.equal(0);
+    expect(instrumentedRequests).to.deep.equal([false]);
+    alwaysEnable('otel:http');
+    await get('/enabled');
+    expect(instrumentedRequests).to.deep.equal([false, true]);
   });
 
   it('creates no span and injects no traceparent while otel:http is dormant', async () => {

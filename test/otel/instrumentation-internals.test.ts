@@ -1,9 +1,11 @@
-import { InstrumentationBase, isWrapped } from '@opentelemetry/instrumentation';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
 import { expect } from 'chai';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import type querystring from 'node:querystring';
 import {
   interceptChannelSubscriptions,
   interceptIsEnabled,
+  interceptModulePatches,
   interceptPatching,
   interceptTracer,
   patchesNoModule,
@@ -94,6 +96,46 @@ describe('OpenTelemetry instrumentation internals the dormant gate uses', () => 
     expect(patchesNoModule(new Patcher())).to.equal(true);
     expect(patchesNoModule(new UndiciInstrumentation({ enabled: false }))).to.equal(true);
     expect(patchesNoModule({})).to.equal(false);
+  });
+
+  it("calls each module definition's patch through _modules, on require and on enable()", () => {
+    class ModulePatcher extends InstrumentationBase {
+      constructor() {
+        super('module-patcher-under-test', '0.0.0', { enabled: false });
+      }
+      protected init(): InstrumentationNodeModuleDefinition {
+        return new InstrumentationNodeModuleDefinition(
+          'querystring',
+          ['*'],
+          (exports: typeof querystring) => {
+            calls.push('patch');
+            this._wrap(exports, 'unescape', patch as never);
+            return exports;
+          },
+          (exports: typeof querystring) => {
+            this._unwrap(exports, 'unescape');
+          },
+        );
+      }
+    }
+    const instance = new ModulePatcher();
+    const seen: string[] = [];
+    interceptModulePatches(instance, (moduleName, run) => {
+      seen.push(`around ${moduleName}`);
+      const result = run();
+      seen.push(`after ${String(result === undefined)}`);
+      return result;
+    });
+    instance.enable();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const qs = require('node:querystring') as typeof querystring;
+    expect(qs.unescape('a%20b')).to.equal('a b');
+    instance.disable();
+    instance.enable(); // patches again what was loaded
+    instance.disable();
+    expect(seen).to.deep.equal(['around querystring', 'after false', 'around querystring', 'after false']);
+    expect(calls).to.deep.equal(['patch', 'patched unescape', 'patch']);
+    expect(isWrapped(qs.unescape)).to.equal(false);
   });
 
   it('hands its tracer through the tracer accessor, which setTracerProvider feeds', () => {
