@@ -7,7 +7,7 @@ import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
 import { instrumentationSuite } from './instrumentations';
-import { otelDormantSuite } from './otel-dormant';
+import { otelDormantGatewaySuite, otelDormantSuite } from './otel-dormant';
 import { requestPathSuite } from './request-path';
 import { gatewaySuite, serverSuite } from './server';
 import type { Suite } from './harness';
@@ -23,8 +23,8 @@ const all: readonly Suite[] = [
   otelDormantSuite,
   coldSuite,
 ];
-/** Run only by name: `cold` includes it. */
-const byNameOnly: readonly Suite[] = [coldPathSuite];
+/** Run only by name: `cold` includes the first, `otel-dormant` the second. */
+const byNameOnly: readonly Suite[] = [coldPathSuite, otelDormantGatewaySuite];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : [...all, ...byNameOnly].filter((suite) => wanted.includes(suite.name));

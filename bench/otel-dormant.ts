@@ -7,7 +7,10 @@
  * (`DYNAMIC_HOOKS_OTEL_INSTRUMENTATIONS=all`) against `dynamic-hooks/register`
  * alone; and what a debugged request with the whole set enabled costs per
  * span it exports, against the set always on. The same for
- * examples/gateway. Ratios are to the first setup, measured in the same run.
+ * examples/gateway (alone: `npm run bench -- otel-dormant-gateway`), where
+ * a setup with the set built then disabled separates what dormancy costs
+ * from what the set costs by being in the process. Ratios are to the first
+ * setup, measured in the same run.
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
@@ -47,6 +50,10 @@ const GATEWAY_SETUPS: readonly ServerSetup[] = [
   { label: '(a) gateway, no OpenTelemetry', args: ['--require', 'tsx', GATEWAY, 'plain'] },
   { label: '(e) gateway, default set always on', args: ['--require', 'tsx', GATEWAY, 'otel-all-on'] },
   { label: "(e') gateway, default set, AlwaysOff sampler", args: ['--require', 'tsx', GATEWAY, 'otel-all-off'] },
+  {
+    label: '(e0) gateway, default set built then disabled, NodeSDK without it',
+    args: ['--require', 'tsx', GATEWAY, 'otel-all-disabled'],
+  },
   { label: "(e'') gateway, default set dormant", args: ['--require', 'tsx', GATEWAY, 'otel-all-dormant'] },
   {
     label: '(h) gateway, timing instrumentations and the set dormant',
@@ -103,17 +110,27 @@ async function runOtelDormantSuite(): Promise<void> {
     `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${dormantHttp.rps / sdk.rps >= 0.97 ? 'yes' : 'no'}, ` +
       `(e'')/(a) ${allDormant.rps / a.rps >= 0.97 ? 'yes' : 'no'}, (g)/(f) ${registerAll.rps / register.rps >= 0.97 ? 'yes' : 'no'}`,
   );
+  await runGatewayPart(false);
+}
 
+/** The gateway's half; `alone` when run by itself (`npm run bench -- otel-dormant-gateway`). */
+async function runGatewayPart(alone: boolean): Promise<void> {
+  const options = loadOptions();
   console.log('\n== otel-dormant: examples/gateway with the default set, req/s over loopback ==');
-  console.log(machineLine());
+  if (alone) printMethod(options);
+  else console.log(machineLine());
   const gateway = await measureServers(GATEWAY_SETUPS, options);
   printResults(gateway);
-  const [ga, gOn, gOff, gDormant, gTimed, gDebugged] = gateway;
+  const [ga, gOn, gOff, gDisabled, gDormant, gTimed, gDebugged] = gateway;
   console.log(
-    `default set vs (a): always on ${ratio(gOn, ga)}; AlwaysOff ${ratio(gOff, ga)}; dormant ${ratio(gDormant, ga)}`,
+    `default set vs (a): always on ${ratio(gOn, ga)}; AlwaysOff ${ratio(gOff, ga)}; ` +
+      `built then disabled ${ratio(gDisabled, ga)}; dormant ${ratio(gDormant, ga)}`,
   );
+  console.log(`dormant against the set built then disabled, (e'')/(e0): ${ratio(gDormant, gDisabled)}`);
   console.log(`goal dormant >= 0.97 of uninstrumented: ${gDormant.rps / ga.rps >= 0.97 ? 'yes' : 'no'}`);
   console.log(`per span, (h')-(h) against (e)-(a): ${perSpan(gDebugged, gTimed, gOn, ga)}`);
 }
 
 export const otelDormantSuite: Suite = { name: 'otel-dormant', run: runOtelDormantSuite };
+/** The gateway's half of {@link otelDormantSuite} alone. */
+export const otelDormantGatewaySuite: Suite = { name: 'otel-dormant-gateway', run: () => runGatewayPart(true) };

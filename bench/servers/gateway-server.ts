@@ -10,6 +10,9 @@
 // otel-all-on / otel-all-off (@opentelemetry/auto-instrumentations-node's
 // default set, always-on / always-off sampler); otel-all-dormant (the same
 // set made dormant with dormant(list), never enabled, always-on sampler);
+// otel-all-disabled (the same set built, as its constructors patch, then
+// disabled, and the NodeSDK without it: what OpenTelemetry's set costs the
+// process by being there, before any gate);
 // timing-otel-all (getTimingInstrumentations() and the same set dormant,
 // RequestDebugSampler: a debugged request enables the whole set). Spans go
 // to bench/servers/sdk.cjs's counting no-op exporter.
@@ -52,6 +55,9 @@ if (timed || setup === 'propagation') {
   );
 } else if (setup === 'otel-all-on' || setup === 'otel-all-off') {
   startSdk(autoInstrumentations(), setup === 'otel-all-on' ? new AlwaysOnSampler() : new AlwaysOffSampler());
+} else if (setup === 'otel-all-disabled') {
+  for (const instrumentation of autoInstrumentations()) instrumentation.disable();
+  startSdk([], new AlwaysOnSampler());
 } else if (setup === 'otel-all-dormant') {
   startSdk(dormant(autoInstrumentations()), new AlwaysOnSampler());
 } else if (setup === 'timing-otel-all') {
