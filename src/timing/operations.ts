@@ -1,7 +1,7 @@
 import { context, type Attributes, type SpanKind } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { currentCallFrame } from '../core/call-frame';
-import { activeDebugRequest } from './debug-request';
+import { activeDebugRequest, debugMayBeActive, debugRequestIn } from './debug-request';
 import type { TimingOperation } from './timing-operation';
 
 export type { TimingOperation } from './timing-operation';
@@ -20,9 +20,10 @@ export function startOperation(
   attributes?: Attributes,
   kind?: SpanKind,
 ): TimingOperation | undefined {
+  if (!debugMayBeActive()) return undefined;
   const active = context.active();
   const ctx = currentCallFrame()?.context ?? active;
-  const debug = activeDebugRequest(ctx);
+  const debug = debugRequestIn(ctx);
   if (debug === undefined || isTracingSuppressed(active)) return undefined;
   return debug.startOperation(names, attributes, kind, ctx);
 }
