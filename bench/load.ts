@@ -3,6 +3,16 @@
  * by autocannon in this one: each setup is started fresh, warmed up, and
  * measured in several alternating rounds, so that drift on the machine
  * affects every setup alike; the median of the rounds is reported.
+ *
+ * CPU per request is given as user plus system time, and as user time
+ * alone. Over loopback the kernel's network work for both ends runs in
+ * softirqs, charged as system time to whichever process the CPU was
+ * running: a server that is busier per request is charged more of it,
+ * whatever its own work. A plain hello world that spins 25 or 50 us of
+ * user time per request, at a fixed 10,000 req/s, was charged +6.2 and
+ * +11.2 us of system time per request (Node 20, 2026-12-03): about a
+ * fifth of any extra work again. User time compares setups' own work
+ * more fairly; a fixed rate (BENCH_RATE) compares them at equal load.
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +35,12 @@ export interface LoadOptions {
   readonly seconds: number;
   readonly warmupSeconds: number;
   readonly connections: number;
+  /**
+   * Requests per second of the measured phase, all connections together;
+   * undefined for as many as the server answers. At a fixed rate the
+   * req/s column only shows whether a setup kept up: compare CPU.
+   */
+  readonly rate?: number;
 }
 
 /** What one setup achieved: medians over the rounds, and each round's req/s. */
@@ -32,12 +48,15 @@ export interface LoadResult {
   readonly label: string;
   /** Requests per second (median). */
   rps: number;
-  /** The server process's CPU time per request in microseconds (median): less noisy than req/s. */
+  /** The server process's CPU time (user and system) per request in microseconds (median): less noisy than req/s. */
   cpuMicrosPerRequest: number;
+  /** The server process's user CPU time per request in microseconds (median): its own work (see the file's comment). */
+  userMicrosPerRequest: number;
   /** Spans the server's SDK exported per request (median; 0 for a server without the bench SDK, bench/servers/sdk.cjs). */
   spansPerRequest: number;
   readonly rounds: number[];
   readonly cpuRounds: number[];
+  readonly userRounds: number[];
 }
 
 /** Measures each setup in alternating rounds, in the order given. */
@@ -46,9 +65,11 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
     label: setup.label,
     rps: 0,
     cpuMicrosPerRequest: 0,
+    userMicrosPerRequest: 0,
     spansPerRequest: 0,
     rounds: [],
     cpuRounds: [],
+    userRounds: [],
   }));
   const spanRounds: number[][] = setups.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
@@ -56,12 +77,14 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
       const server = await startServer(setup.args);
       try {
         const url = `${server.url}${setup.path ?? '/'}`;
-        await runLoad(url, setup.headers, options.warmupSeconds, options.connections);
+        await runLoad(url, setup.headers, options.warmupSeconds, options.connections, undefined);
         const before = await server.stats();
-        results[i].rounds.push(await runLoad(url, setup.headers, options.seconds, options.connections));
+        results[i].rounds.push(await runLoad(url, setup.headers, options.seconds, options.connections, options.rate));
         const after = await server.stats();
-        results[i].cpuRounds.push((after.cpuMicros - before.cpuMicros) / (after.requests - before.requests));
-        spanRounds[i].push((after.spans - before.spans) / (after.requests - before.requests));
+        const requests = after.requests - before.requests;
+        results[i].cpuRounds.push((after.cpuMicros - before.cpuMicros) / requests);
+        results[i].userRounds.push((after.userMicros - before.userMicros) / requests);
+        spanRounds[i].push((after.spans - before.spans) / requests);
       } finally {
         server.child.kill();
         await once(server.child, 'exit');
@@ -71,6 +94,7 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
   for (const [i, result] of results.entries()) {
     result.rps = median(result.rounds);
     result.cpuMicrosPerRequest = median(result.cpuRounds);
+    result.userMicrosPerRequest = median(result.userRounds);
     result.spansPerRequest = median(spanRounds[i]);
   }
   return results;
@@ -92,8 +116,15 @@ async function runLoad(
   headers: Readonly<Record<string, string>> | undefined,
   seconds: number,
   connections: number,
+  rate: number | undefined,
 ): Promise<number> {
-  const result = await autocannon({ url, connections, duration: seconds, headers: { ...headers } });
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    headers: { ...headers },
+    ...(rate === undefined ? {} : { overallRate: rate }),
+  });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx responses and ${result.errors} errors under load`);
   }
@@ -115,11 +146,19 @@ export function serverNodeVersion(): string {
   return execFileSync(serverNode(), ['--version'], { encoding: 'utf8' }).trim();
 }
 
+/** What a bench server answers to `stats` (bench/servers/stats.cjs). */
+export interface ServerStats {
+  readonly cpuMicros: number;
+  readonly userMicros: number;
+  readonly requests: number;
+  readonly spans: number;
+}
+
 export interface RunningServer {
   readonly child: ChildProcess;
   readonly url: string;
-  /** Asks the server for its CPU time so far, the requests it served and the spans its SDK exported. */
-  stats(): Promise<{ cpuMicros: number; requests: number; spans: number }>;
+  /** Asks the server for its CPU time so far (all, and user), the requests it served and the spans its SDK exported. */
+  stats(): Promise<ServerStats>;
 }
 
 export async function startServer(args: readonly string[]): Promise<RunningServer> {
@@ -141,13 +180,13 @@ export async function startServer(args: readonly string[]): Promise<RunningServe
       reject(new Error(`server ${args.join(' ')} exited with ${code}`));
     });
   });
-  const stats = async (): Promise<{ cpuMicros: number; requests: number; spans: number }> => {
+  const stats = async (): Promise<ServerStats> => {
     const line = await new Promise<string>((resolve) => {
       waiters.push(resolve);
       child.stdin?.write('stats\n');
     });
-    const [, cpu, requests, spans] = line.split(' ');
-    return { cpuMicros: Number(cpu), requests: Number(requests), spans: Number(spans ?? 0) };
+    const [, cpu, requests, spans, user] = line.split(' ');
+    return { cpuMicros: Number(cpu), userMicros: Number(user), requests: Number(requests), spans: Number(spans ?? 0) };
   };
   return { child, url, stats };
 }

@@ -6,8 +6,10 @@
  * OpenTelemetry's own HttpInstrumentation, an always-on sampler and a batch
  * processor to a no-op exporter, (e) as (b) with a flag rule evaluated
  * per request (bench/servers/flag-rule.json, selecting none of them), (f)
- * as (d) plus TimingInstrumentation. Ratios are to (a), measured in the
- * same run; BENCH_NODE runs the servers on another node binary.
+ * as (d) plus TimingInstrumentation, (c+) and (d+) as (c) and (d) with
+ * timing contexts and spans added in the handler (one of each, compared).
+ * Ratios are to (a), measured in the same run; BENCH_NODE runs the servers
+ * on another node binary.
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
@@ -15,6 +17,11 @@ import { printTable } from './harness';
 import { machineLine, measureServers, type LoadOptions, type LoadResult, type ServerSetup } from './load';
 
 const SERVER = join(__dirname, 'servers', 'hello-server.cjs');
+
+/** Timing contexts (c+) and spans (d+) the handler adds, to compare one of each inside a real server. */
+const EXTRA = 8;
+/** A debugged hello-world request's own timing contexts: rewrite, header_filter, body_filter, log. */
+const REQUEST_CONTEXTS = 4;
 
 const SETUPS: readonly ServerSetup[] = [
   { label: '(a) uninstrumented', args: [SERVER, 'plain'] },
@@ -29,24 +36,42 @@ const SETUPS: readonly ServerSetup[] = [
   { label: '(d) OTel HttpInstrumentation, always on', args: [SERVER, 'otel-http'] },
   { label: '(e) as (b), plus a flag rule evaluated per request', args: [SERVER, 'timing-rules'] },
   { label: '(f) as (d), plus TimingInstrumentation, no debug header', args: [SERVER, 'otel-http-timing'] },
+  {
+    label: `(c+) as (c), plus ${EXTRA} timing contexts in the handler`,
+    args: [SERVER, 'timing', `contexts=${EXTRA}`],
+    headers: { 'X-Request-Debug': '*' },
+  },
+  { label: `(d+) as (d), plus ${EXTRA} OTel spans in the handler`, args: [SERVER, 'otel-http', `spans=${EXTRA}`] },
 ];
 
-/** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS. */
+/** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS; a fixed request rate from BENCH_RATE. */
 export function loadOptions(): LoadOptions {
   return {
     rounds: Number(process.env.BENCH_ROUNDS ?? 5),
     seconds: Number(process.env.BENCH_SECONDS ?? 4),
     warmupSeconds: 1,
     connections: 32,
+    rate: fixedRate(process.env.BENCH_RATE),
   };
+}
+
+/** BENCH_RATE as requests per second: unset or empty for none; anything but a positive number throws. */
+function fixedRate(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const rate = Number(value);
+  if (!(Number.isFinite(rate) && rate > 0))
+    throw new Error(`BENCH_RATE must be a positive number of requests per second, got '${value}'`);
+  return rate;
 }
 
 /** How a server suite measures, then the machine it runs on: the lines under its title. */
 export function printMethod(options: LoadOptions): void {
   console.log(
     `autocannon in this process, ${options.connections} connections; each server in its own process, started fresh ` +
-      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured; ${options.rounds} alternating ` +
-      'rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS change them).',
+      `per round, ${options.warmupSeconds} s warm-up, then ${options.seconds} s measured` +
+      (options.rate === undefined ? '' : ` at ${options.rate} req/s`) +
+      `; ${options.rounds} alternating rounds, median reported (BENCH_ROUNDS, BENCH_SECONDS, BENCH_RATE change them). ` +
+      'CPU: user and system time; user: user time alone, the fairer figure between setups (bench/load.ts).',
   );
   console.log(machineLine());
 }
@@ -67,6 +92,7 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
       { title: 'x (a)', align: 'right' },
       ...(alsoRelativeTo === undefined ? [] : [{ title: `x ${alsoRelativeTo.label}`, align: 'right' as const }]),
       { title: 'server CPU us/req', align: 'right' },
+      { title: 'user us/req', align: 'right' },
       ...(spans ? [{ title: 'spans/req', align: 'right' as const }] : []),
       { title: 'rounds (req/s)', align: 'left' },
     ],
@@ -76,6 +102,7 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
       `${(r.rps / baseline).toFixed(3)}x`,
       ...(second === undefined ? [] : [`${(r.rps / second).toFixed(3)}x`]),
       r.cpuMicrosPerRequest.toFixed(2),
+      r.userMicrosPerRequest.toFixed(2),
       ...(spans ? [r.spansPerRequest.toFixed(2)] : []),
       r.rounds.map((v) => v.toFixed(0)).join(' '),
     ]),
@@ -89,6 +116,24 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
 function cpuPerSpan(x: LoadResult, base: LoadResult): string {
   if (x.spansPerRequest <= 0) return 'no spans';
   return `${((x.cpuMicrosPerRequest - base.cpuMicrosPerRequest) / x.spansPerRequest).toFixed(2)} us per span (${x.spansPerRequest.toFixed(2)} spans/req)`;
+}
+
+/**
+ * Issue 13's first goal inside a real server, in user time: one timing
+ * context of a debugged request against one OpenTelemetry span under
+ * HttpInstrumentation (each the added cost of `EXTRA` in the handler,
+ * divided), and the debugged request against (d) plus its own contexts
+ * at 1.2 spans each.
+ */
+function printContextAgainstSpan(c: LoadResult, d: LoadResult, cPlus: LoadResult, dPlus: LoadResult): void {
+  const context = (cPlus.userMicrosPerRequest - c.userMicrosPerRequest) / EXTRA;
+  const span = (dPlus.userMicrosPerRequest - d.userMicrosPerRequest) / EXTRA;
+  const allowed = d.userMicrosPerRequest + REQUEST_CONTEXTS * 1.2 * span;
+  console.log(
+    `user CPU per timing context (c+ over c) ${context.toFixed(2)} us, per OTel span (d+ over d) ${span.toFixed(2)} us: ` +
+      `${(context / span).toFixed(2)}x (goal <= 1.2x); (c) ${c.userMicrosPerRequest.toFixed(2)} us against (d) plus its ` +
+      `${REQUEST_CONTEXTS} contexts at 1.2 spans each, ${allowed.toFixed(2)} us: ${(c.userMicrosPerRequest / allowed).toFixed(2)}x (goal <= 1)`,
+  );
 }
 
 async function runServerSuite(): Promise<void> {
@@ -112,6 +157,7 @@ async function runServerSuite(): Promise<void> {
       `always on, CPU ${(c.cpuMicrosPerRequest / d.cpuMicrosPerRequest).toFixed(2)}x`,
   );
   console.log(`CPU over (a) per exported span: (c) ${cpuPerSpan(c, a)}; (d) ${cpuPerSpan(d, a)}`);
+  printContextAgainstSpan(c, d, results[8], results[9]);
   console.log(
     `(e) vs (b): req/s ratio ${(rules.rps / b.rps).toFixed(3)}, CPU per request ` +
       `+${(rules.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(2)} us for the flag rule (goal < 2 us)`,

@@ -19,7 +19,7 @@
 // Spans go to a batch processor and a no-op exporter that counts them
 // (sdk.cjs; not in the register setups, whose SDK register builds). Plain CommonJS on the
 // compiled package. Prints "ready <url>" when listening; answers "stats" on
-// stdin with "stats <cpu microseconds> <requests served>".
+// stdin with its CPU time, requests served and spans exported (stats.cjs).
 'use strict';
 
 const mode = process.argv[2];
