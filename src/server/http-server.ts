@@ -27,7 +27,7 @@ import {
   TIMING_GROUP,
 } from '../names/hooks';
 import { trackListening } from './listening-servers';
-import { writeHeadArgsWithout } from './raw-headers';
+import { traceResponse } from './response-phases';
 
 const apply = Reflect.apply;
 type Emit = Server['emit'];
@@ -387,87 +387,4 @@ function endWithResponse(scope: RequestScope): void {
   };
   res.once('finish', end);
   res.once('close', end);
-}
-
-/**
- * Runs the response phases, each hook given the response: header_filter
- * when the headers are written (headers its hooks set win over those
- * passed to `writeHead`), body_filter around each write and end, and log
- * once the response is closed, after which the request scope ends.
- */
-function traceResponse(res: ServerResponse, scope: RequestScope): void {
-  const requestContext = context.active();
-  let headerDone = false;
-  /** The names of the headers the header_filter hooks set or changed. */
-  let filtered: string[] = [];
-  const headerFilter = (): void => {
-    if (headerDone || res.headersSent) return;
-    headerDone = true;
-    const before = res.getHeaders();
-    runHook(TIMING_GROUP, BEFORE.header_filter, res);
-    runHook(TIMING_GROUP, AFTER.header_filter, res);
-    filtered = res.getHeaderNames().filter((name) => res.getHeader(name) !== before[name]);
-  };
-  const writeHead = res.writeHead;
-  const write = res.write;
-  const end = res.end;
-  res.writeHead = function (this: ServerResponse) {
-    inContext(requestContext, headerFilter);
-    // eslint-disable-next-line prefer-rest-params
-    return apply(writeHead, this, writeHeadArgsWithout(arguments, filtered)) as ServerResponse;
-  };
-  res.write = bodyFilter(write, requestContext, headerFilter, res);
-  res.end = bodyFilter(end, requestContext, headerFilter, res);
-  res.once('close', () => {
-    // A throw here would escape from an event listener and end the process
-    // (a span processor that throws when the root span ends, say): report it.
-    try {
-      context.with(requestContext, logPhase, undefined, res);
-    } catch (error) {
-      reportHandlerFailure(TIMING_GROUP, 'log', error);
-    } finally {
-      endScope(scope);
-    }
-  });
-}
-
-/**
- * Runs `fn` in `ctx`: directly when `ctx` is already active (a handler
- * writing its response in the request's own context, the common case),
- * else through `context.with`, whose AsyncLocalStorage frame costs far
- * more than the check.
- */
-function inContext(ctx: Context, fn: () => void): void {
-  if (context.active() === ctx) fn();
-  else context.with(ctx, fn);
-}
-
-/** The response is over: the log phase is the request's last. */
-function logPhase(res: ServerResponse): void {
-  runHook(TIMING_GROUP, BEFORE.log, res);
-  runHook(TIMING_GROUP, AFTER.log, res);
-}
-
-function bodyFilter<F extends (...args: never[]) => unknown>(
-  original: F,
-  requestContext: Context,
-  headerFilter: () => void,
-  res: ServerResponse,
-): F {
-  const before = (): void => {
-    headerFilter();
-    runHook(TIMING_GROUP, BEFORE.body_filter, res);
-  };
-  const after = (): void => {
-    runHook(TIMING_GROUP, AFTER.body_filter, res);
-  };
-  return function (this: ServerResponse): unknown {
-    inContext(requestContext, before);
-    try {
-      // eslint-disable-next-line prefer-rest-params
-      return apply(original, this, arguments) as unknown;
-    } finally {
-      inContext(requestContext, after);
-    }
-  } as unknown as F;
 }

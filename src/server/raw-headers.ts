@@ -2,8 +2,7 @@ import type { IncomingMessage } from 'node:http';
 
 /**
  * `IncomingMessage` headers: reading `rawHeaders` without building the
- * parsed headers object, and removing headers; and removing a header from
- * the headers given to `ServerResponse#writeHead`.
+ * parsed headers object, and removing headers.
  */
 
 /** True if a raw header name starts with `lowerPrefix`, compared without case and without allocating. */
@@ -57,50 +56,4 @@ function isOneOf(name: string, lowerNames: readonly string[]): boolean {
 function isAscii(name: string): boolean {
   for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 0x7f) return false;
   return true;
-}
-
-/**
- * The arguments of a `writeHead(statusCode[, statusMessage][, headers])`
- * call without the headers `lowerNames` (compared without case) in
- * `headers`, whether an object or a flat `[name, value, ...]` array: `args`
- * itself if it has none of them, else a copy (the caller's headers are not
- * changed).
- */
-export function writeHeadArgsWithout(args: ArrayLike<unknown>, lowerNames: readonly string[]): ArrayLike<unknown> {
-  const at = typeof args[1] === 'string' ? 2 : 1;
-  const headers = args[at];
-  if (lowerNames.length === 0 || typeof headers !== 'object' || headers === null) return args;
-  const filtered = Array.isArray(headers)
-    ? withoutRawHeaders(headers, lowerNames)
-    : withoutHeaderProperties(headers as Record<string, unknown>, lowerNames);
-  if (filtered === headers) return args;
-  const copy = Array.from(args);
-  copy[at] = filtered;
-  return copy;
-}
-
-function withoutRawHeaders(headers: readonly unknown[], lowerNames: readonly string[]): readonly unknown[] {
-  const matches = (i: number): boolean => {
-    const name = headers[i];
-    return typeof name === 'string' && lowerNames.includes(name.toLowerCase());
-  };
-  let found = false;
-  for (let i = 0; i < headers.length && !found; i += 2) found = matches(i);
-  if (!found) return headers;
-  const out: unknown[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    if (!matches(i)) out.push(headers[i], headers[i + 1]);
-  }
-  return out;
-}
-
-function withoutHeaderProperties(
-  headers: Record<string, unknown>,
-  lowerNames: readonly string[],
-): Record<string, unknown> {
-  const names = Object.keys(headers);
-  if (!names.some((name) => lowerNames.includes(name.toLowerCase()))) return headers;
-  const out: Record<string, unknown> = {};
-  for (const name of names) if (!lowerNames.includes(name.toLowerCase())) out[name] = headers[name];
-  return out;
 }

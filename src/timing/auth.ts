@@ -16,6 +16,7 @@ import { enableDebugOtelGroups } from '../otel/debug-groups';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { TIMING_GROUP } from '../names/hooks';
 import { hasHeaderWithPrefix, removeHeaders } from '../server/raw-headers';
+import { setResponseHeader } from '../server/response-phases';
 import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
 import type { TimingSettings } from './settings';
@@ -138,7 +139,7 @@ export function startDebugRequest(
       response: res,
       headerName: settings.headers.output,
       setHeader: (name, headerValue) => {
-        if (toClient && !res.headersSent) res.setHeader(name, headerValue);
+        if (toClient) setResponseHeader(scope, res, name, headerValue);
       },
       logger: settings.logger,
     },

@@ -125,7 +125,47 @@ describe('hardening: the output header', () => {
           res.setHeader('x-kept', 'a');
         },
       ],
+      [
+        'writeHead(status, undefined, headers)',
+        (res) => res.writeHead(200, undefined, { [OUTPUT]: FORGED, 'x-kept': 'a' }),
+      ],
+      [
+        'writeHead(status, message, rawArray)',
+        (res) => res.writeHead(200, 'Fine', ['X-Request-Debug-Output', FORGED, 'X-Kept', 'a']),
+      ],
+      [
+        'writeHead wrapped by the application (as on-headers does), then end',
+        (res) => {
+          res.setHeader('x-kept', 'a');
+          const writeHead = res.writeHead;
+          res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+            return Reflect.apply(writeHead, this, args) as http.ServerResponse;
+          };
+        },
+      ],
+      [
+        "ServerResponse's own writeHead put back (the wrapper bypassed), then end",
+        (res) => {
+          res.setHeader('X-Request-Debug-Output', FORGED);
+          res.setHeader('x-kept', 'a');
+          res.writeHead = http.ServerResponse.prototype.writeHead;
+        },
+      ],
     ];
+    it('end alone: ours is the only header, in its configured case', async () => {
+      const server = http.createServer((_req, res) => {
+        res.end('served');
+      });
+      const url = await listen(server);
+      try {
+        const reply = await get(url, { 'X-Request-Debug': '*' });
+        expect(reply.body).to.equal('served');
+        expect(reply.rawHeaders).to.include('X-Request-Debug-Output');
+        expectOurs(outputLines(reply));
+      } finally {
+        await close(server);
+      }
+    });
     for (const [name, write] of cases) {
       it(`${name}: ours wins, the application's other headers stay`, async () => {
         const server = http.createServer((_req, res) => {
