@@ -16,8 +16,8 @@ import {
 import { requestScopeOf } from '../core/request-scope';
 import type { SpanObserver } from '../otel/span-observer';
 import { now } from './clock';
-import { debugRequestOfScope, type DebugRequest } from './debug-request';
-import { isPropValue, MAX_TREE_DEPTH, RESERVED_PROPS, type TimingNode } from './timing-tree';
+import { debugRequestOfScope, SpanPlace } from './debug-request';
+import { isPropValue, MAX_TREE_DEPTH, RESERVED_PROPS, type TimingInstance, type TimingNode } from './timing-tree';
 
 /**
  * The attributes of an OpenTelemetry span that become props of its timing
@@ -42,14 +42,8 @@ const KEY_ATTRIBUTES: readonly string[] = [
   ATTR_ERROR_TYPE,
 ];
 
-/** Where a span of a debugged request went in its tree (for the spans started under it). */
-interface Placed {
-  readonly debug: DebugRequest;
-  readonly node: TimingNode;
-  readonly depth: number;
-}
-
-const placed = new WeakMap<Span, Placed>();
+/** Spans one debugged request keeps the place of, at most (for the spans started under them). */
+export const MAX_SPAN_PLACES = 10_000;
 
 /**
  * Puts the spans that dormant OpenTelemetry instrumentations start in a
@@ -66,16 +60,14 @@ export const spansInTree: SpanObserver = {
     const debug = debugRequestOfScope(requestScopeOf(parent));
     if (debug === undefined || debug.finished) return undefined;
     const parentSpan = trace.getSpan(parent);
-    const above = parentSpan === undefined ? undefined : placed.get(parentSpan);
-    let under: Placed;
-    if (above !== undefined && above.debug === debug) under = above;
-    else {
-      const current = debug.contexts.currentInstance();
-      under = { debug, node: current.node, depth: current.depth };
-    }
+    // Per request, not in a WeakMap keyed by every span: see SpanPlace.
+    const places = (debug.spanPlaces ??= new Map<Span, SpanPlace>());
+    const under: SpanPlace | TimingInstance =
+      (parentSpan === undefined ? undefined : places.get(parentSpan)) ?? debug.contexts.currentInstance();
     if (under.depth >= MAX_TREE_DEPTH) return undefined;
     const node = under.node.child(name);
-    placed.set(span, { debug, node, depth: under.depth + 1 });
+    // Bounded: past the cap, spans started under a span not kept nest under the current context.
+    if (places.size < MAX_SPAN_PLACES) places.set(span, new SpanPlace(node, under.depth + 1));
     const start = now();
     return (ended) => {
       if (debug.finished) return;
