@@ -38,14 +38,9 @@ const PENDING_HEADER = Symbol('dynamic-hooks pending response header');
  * application set or passes, as `setHeader` would. If something else now
  * stands where the `writeHead` wrapper was, the header is set at once.
  */
-export function setResponseHeader(
-  scope: RequestScope | undefined,
-  res: ServerResponse,
-  name: string,
-  value: string,
-): void {
+export function setResponseHeader(scope: RequestScope, res: ServerResponse, name: string, value: string): void {
   if (res.headersSent) return;
-  const pending = scope?.data?.get(PENDING_HEADER) as PendingHeader | undefined;
+  const pending = scope.data?.get(PENDING_HEADER) as PendingHeader | undefined;
   if (pending === undefined || res.writeHead !== pending.writeHead) {
     res.setHeader(name, value);
     return;
@@ -85,12 +80,10 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
   const wrapper = function (this: ServerResponse): ServerResponse {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments;
-    inContext(requestContext, headerFilter, headersIndex(args) >= 0);
-    return apply(
-      writeHead,
-      this,
-      withPendingHeader(this, pending, writeHeadArgsWithout(args, filtered)),
-    ) as ServerResponse;
+    const passesHeaders = headersIndex(args) >= 0;
+    inContext(requestContext, headerFilter, passesHeaders);
+    const written = withPendingHeader(this, pending, writeHeadArgsWithout(args, filtered), passesHeaders);
+    return apply(writeHead, this, written) as ServerResponse;
   } as ServerResponse['writeHead'];
   const pending = new PendingHeader(wrapper);
   (scope.data ??= new Map()).set(PENDING_HEADER, pending);
@@ -110,12 +103,20 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
   });
 }
 
-/** `args` of a `writeHead` call of `res` with the header waiting for it, if any (see {@link setResponseHeader}). */
-function withPendingHeader(res: ServerResponse, pending: PendingHeader, args: ArrayLike<unknown>): ArrayLike<unknown> {
+/**
+ * `args` of a `writeHead` call of `res` (which `passesHeaders` or not)
+ * with the header waiting for it, if any (see {@link setResponseHeader}).
+ */
+function withPendingHeader(
+  res: ServerResponse,
+  pending: PendingHeader,
+  args: ArrayLike<unknown>,
+  passesHeaders: boolean,
+): ArrayLike<unknown> {
   const name = pending.name;
   if (name === undefined) return args;
   pending.name = undefined;
-  if (headersIndex(args) < 0) return writeHeadArgsWith(args, name, pending.value);
+  if (!passesHeaders) return writeHeadArgsWith(args, name, pending.value);
   // The call passes headers: ours replaces one of the same name among them.
   res.setHeader(name, pending.value);
   return writeHeadArgsWithout(args, [name.toLowerCase()]);
