@@ -152,6 +152,22 @@ describe('hardening: the output header', () => {
         },
       ],
     ];
+    it('writeHead(status, message) without headers: ours is written, the message kept', async () => {
+      const server = http.createServer((_req, res) => {
+        res.writeHead(201, 'Made');
+        res.end('served');
+      });
+      const url = await listen(server);
+      try {
+        const reply = await get(url, { 'X-Request-Debug': '*' });
+        expect(reply.statusCode).to.equal(201);
+        expect(reply.statusMessage).to.equal('Made');
+        expectOurs(outputLines(reply));
+      } finally {
+        await close(server);
+      }
+    });
+
     it('end alone: ours is the only header, in its configured case', async () => {
       const server = http.createServer((_req, res) => {
         res.end('served');
