@@ -51,9 +51,10 @@ export function isDebugContext(ctx: Context): boolean {
 /**
  * Where a span that another instrumentation started in a debugged request
  * went in its tree (see `spans-in-tree.ts`), for the spans started under
- * it. Kept by the request: a WeakMap keyed by every such span cost the
- * garbage collector far more than the entries (a WeakMap keyed by each
- * debugged response cost about 16 us of CPU per request in a real server).
+ * it. Kept by the request rather than in a WeakMap keyed by every span,
+ * whose values would hold the request's tree: a WeakMap keyed by each
+ * debugged response, its values holding the request, cost about 16 us of
+ * CPU per request in the garbage collector of a real server.
  */
 export class SpanPlace {
   constructor(
