@@ -82,8 +82,7 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
     const args = arguments;
     const passesHeaders = headersIndex(args) >= 0;
     inContext(requestContext, headerFilter, passesHeaders);
-    const written = withPendingHeader(this, pending, writeHeadArgsWithout(args, filtered), passesHeaders);
-    return apply(writeHead, this, written) as ServerResponse;
+    return apply(writeHead, this, argsToWrite(this, pending, args, filtered, passesHeaders)) as ServerResponse;
   } as ServerResponse['writeHead'];
   const pending = new PendingHeader(wrapper);
   (scope.data ??= new Map()).set(PENDING_HEADER, pending);
@@ -104,22 +103,26 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
 }
 
 /**
- * `args` of a `writeHead` call of `res` (which `passesHeaders` or not)
- * with the header waiting for it, if any (see {@link setResponseHeader}).
+ * The arguments to give the original `writeHead` of `res` for a call with
+ * `args` (which `passesHeaders` or not): without the headers `filtered`
+ * (the header_filter hooks' win), and with the header waiting for it, if
+ * any (see {@link setResponseHeader}).
  */
-function withPendingHeader(
+function argsToWrite(
   res: ServerResponse,
   pending: PendingHeader,
   args: ArrayLike<unknown>,
+  filtered: readonly string[],
   passesHeaders: boolean,
 ): ArrayLike<unknown> {
   const name = pending.name;
-  if (name === undefined) return args;
+  if (name === undefined) return writeHeadArgsWithout(args, filtered);
   pending.name = undefined;
+  // No headers passed: none to filter either.
   if (!passesHeaders) return writeHeadArgsWith(args, name, pending.value);
-  // The call passes headers: ours replaces one of the same name among them.
+  // The call passes headers: ours replaces one of the same name among them, in the same pass as the hooks'.
   res.setHeader(name, pending.value);
-  return writeHeadArgsWithout(args, [name.toLowerCase()]);
+  return writeHeadArgsWithout(args, [...filtered, name.toLowerCase()]);
 }
 
 /**
