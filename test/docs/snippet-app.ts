@@ -87,6 +87,22 @@ export class Background {
     throw new Error(`${this.label} did not listen on ${port} within ${STEP_TIMEOUT_MS} ms:\n${this.describe()}`);
   }
 
+  /**
+   * Waits until the process has printed `line` on stdout (a whole line):
+   * its port may accept connections before what it printed reaches us.
+   * Fails if it exits first or does not print it within the step timeout.
+   */
+  async printed(line: string): Promise<void> {
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while (!this.stdoutText.split('\n').includes(line)) {
+      if (this.ended !== undefined)
+        throw new Error(`${this.label} exited without printing ${line}:\n${this.describe()}`);
+      if (Date.now() >= deadline)
+        throw new Error(`${this.label} did not print ${line} within ${STEP_TIMEOUT_MS} ms:\n${this.describe()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** Waits for the process to end on its own (killed after the step timeout). */
   async finished(): Promise<Outcome> {
     const timer = setTimeout(() => this.signalGroup('SIGKILL'), STEP_TIMEOUT_MS);

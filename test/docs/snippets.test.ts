@@ -67,7 +67,7 @@ const SPECS: Record<string, Spec> = {
       const env = { ADMIN_TOKEN: TOKEN };
       const server = app.startNode(['--import', 'tsx', app.write('admin.mts', code(blocks, 'admin-server'))], env);
       await server.listening(port);
-      expect(server.stdout.split('\n')).to.include(`http://127.0.0.1:${port}/dynamic-hooks`);
+      await server.printed(`http://127.0.0.1:${port}/dynamic-hooks`);
 
       const shell = new ShellSession(app, code(blocks, 'admin-curl'), env);
       const list = await shell.run(/^curl -H /);
