@@ -100,6 +100,25 @@ export async function measureServers(setups: readonly ServerSetup[], options: Lo
   return results;
 }
 
+/** A ratio's median and quartiles over rounds. */
+export interface RoundRatios {
+  readonly median: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/**
+ * `base`'s CPU per request over `x`'s, round by round (each round runs
+ * every setup once, one after the other): drift on the machine moves both
+ * setups of a round alike, so the spread of these ratios shows what a
+ * difference between the setups' medians is worth.
+ */
+export function pairedCpuRatios(x: LoadResult, base: LoadResult): RoundRatios {
+  const ratios = base.cpuRounds.map((cpu, round) => cpu / x.cpuRounds[round]).sort((a, b) => a - b);
+  const at = (q: number): number => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))];
+  return { median: median(ratios), lower: at(0.25), upper: at(0.75) };
+}
+
 /** The machine's load when a suite starts (the figures depend on it: say so beside them). */
 export function machineLine(): string {
   const [one, five] = loadavg();

@@ -15,7 +15,14 @@
 import { join } from 'node:path';
 import type { Suite } from './harness';
 import { loadOptions, printMethod, printResults } from './server';
-import { machineLine, measureServers, type LoadResult, type ServerSetup } from './load';
+import {
+  machineLine,
+  measureServers,
+  pairedCpuRatios,
+  type LoadOptions,
+  type LoadResult,
+  type ServerSetup,
+} from './load';
 
 const SERVER = join(__dirname, 'servers', 'otel-dormant-server.cjs');
 const DEBUG = { 'X-Request-Debug': '*' };
@@ -83,8 +90,36 @@ function perSpan(debugged: LoadResult, undebugged: LoadResult, allOn: LoadResult
   );
 }
 
+/**
+ * `x` against `base`: req/s, then CPU per request as a ratio (base over
+ * x, so that 0.97 reads as "3 % dearer", as req/s does) and in us. At a
+ * fixed rate (BENCH_RATE) the req/s ratio only says both kept up.
+ */
 function ratio(x: LoadResult, base: LoadResult): string {
-  return `${(x.rps / base.rps).toFixed(3)} (CPU ${x.cpuMicrosPerRequest - base.cpuMicrosPerRequest >= 0 ? '+' : ''}${(x.cpuMicrosPerRequest - base.cpuMicrosPerRequest).toFixed(2)} us/req)`;
+  const extra = x.cpuMicrosPerRequest - base.cpuMicrosPerRequest;
+  return (
+    `${(x.rps / base.rps).toFixed(3)} (CPU ${cpuRatio(x, base).toFixed(3)}, ` +
+    `${extra >= 0 ? '+' : ''}${extra.toFixed(2)} us/req)`
+  );
+}
+
+/** The server's CPU per request of `base` over that of `x`: the share of `base`'s throughput `x` would reach on the same cores. */
+function cpuRatio(x: LoadResult, base: LoadResult): number {
+  return base.cpuMicrosPerRequest / x.cpuMicrosPerRequest;
+}
+
+/**
+ * Whether `x` reaches 0.97 of `base` (issue 14's goal for a dormant set):
+ * judged on CPU per request, the figure that holds at a fixed rate, as
+ * the median of the rounds' ratios (each round runs both setups, so the
+ * machine's drift cancels; the quartiles show how far to trust it), with
+ * req/s beside it when the load was not fixed.
+ */
+function meetsDormantGoal(x: LoadResult, base: LoadResult, options: LoadOptions): string {
+  const { median, lower, upper } = pairedCpuRatios(x, base);
+  const byCpu = `CPU ${median.toFixed(3)} ${median >= 0.97 ? 'yes' : 'no'} (rounds' quartiles ${lower.toFixed(3)}-${upper.toFixed(3)})`;
+  if (options.rate !== undefined) return byCpu;
+  return `${byCpu}, req/s ${(x.rps / base.rps).toFixed(3)} ${x.rps / base.rps >= 0.97 ? 'yes' : 'no'}`;
 }
 
 async function runOtelDormantSuite(): Promise<void> {
@@ -107,8 +142,8 @@ async function runOtelDormantSuite(): Promise<void> {
   console.log(`whole set dormant under register, (g)/(f): ${ratio(registerAll, register)}`);
   console.log(`per span, (h')-(h) against (e)-(a): ${perSpan(debugged, timed, allOn, a)}`);
   console.log(
-    `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${dormantHttp.rps / sdk.rps >= 0.97 ? 'yes' : 'no'}, ` +
-      `(e'')/(a) ${allDormant.rps / a.rps >= 0.97 ? 'yes' : 'no'}, (g)/(f) ${registerAll.rps / register.rps >= 0.97 ? 'yes' : 'no'}`,
+    `goal dormant >= 0.97 of uninstrumented: (d)/(a') ${meetsDormantGoal(dormantHttp, sdk, options)}; ` +
+      `(e'')/(a) ${meetsDormantGoal(allDormant, a, options)}; (g)/(f) ${meetsDormantGoal(registerAll, register, options)}`,
   );
   await runGatewayPart(false);
 }
@@ -127,7 +162,7 @@ async function runGatewayPart(alone: boolean): Promise<void> {
       `built then disabled ${ratio(gDisabled, ga)}; dormant ${ratio(gDormant, ga)}`,
   );
   console.log(`dormant against the set built then disabled, (e'')/(e0): ${ratio(gDormant, gDisabled)}`);
-  console.log(`goal dormant >= 0.97 of uninstrumented: ${gDormant.rps / ga.rps >= 0.97 ? 'yes' : 'no'}`);
+  console.log(`goal dormant >= 0.97 of uninstrumented: ${meetsDormantGoal(gDormant, ga, options)}`);
   console.log(`per span, (h')-(h) against (e)-(a): ${perSpan(gDebugged, gTimed, gOn, ga)}`);
 }
 

@@ -78,8 +78,9 @@ export function printMethod(options: LoadOptions): void {
 
 /**
  * The results table: req/s and ratios to the first setup (and to
- * `alsoRelativeTo`, if given), CPU per request, and the spans exported per
- * request when a setup exports any.
+ * `alsoRelativeTo`, if given), CPU per request, the spans exported per
+ * request when a setup exports any, and each round's req/s and CPU (at a
+ * fixed rate the CPU rounds show a slow process, which req/s cannot).
  */
 export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { label: string; index: number }): void {
   const baseline = results[0].rps;
@@ -95,6 +96,7 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
       { title: 'user us/req', align: 'right' },
       ...(spans ? [{ title: 'spans/req', align: 'right' as const }] : []),
       { title: 'rounds (req/s)', align: 'left' },
+      { title: 'rounds (CPU us/req)', align: 'left' },
     ],
     results.map((r) => [
       r.label,
@@ -105,6 +107,7 @@ export function printResults(results: readonly LoadResult[], alsoRelativeTo?: { 
       r.userMicrosPerRequest.toFixed(2),
       ...(spans ? [r.spansPerRequest.toFixed(2)] : []),
       r.rounds.map((v) => v.toFixed(0)).join(' '),
+      r.cpuRounds.map((v) => v.toFixed(1)).join(' '),
     ]),
   );
 }
