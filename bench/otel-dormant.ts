@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import type { Suite } from './harness';
-import { loadOptions, printMethod, printResults } from './server';
+import { gatewayArgs, loadOptions, printMethod, printResults } from './server';
 import {
   machineLine,
   measureServers,
@@ -52,23 +52,22 @@ const SETUPS: readonly ServerSetup[] = [
   },
 ];
 
-const GATEWAY = join(__dirname, 'servers', 'gateway-server.ts');
 const GATEWAY_SETUPS: readonly ServerSetup[] = [
-  { label: '(a) gateway, no OpenTelemetry', args: ['--require', 'tsx', GATEWAY, 'plain'] },
-  { label: '(e) gateway, default set always on', args: ['--require', 'tsx', GATEWAY, 'otel-all-on'] },
-  { label: "(e') gateway, default set, AlwaysOff sampler", args: ['--require', 'tsx', GATEWAY, 'otel-all-off'] },
+  { label: '(a) gateway, no OpenTelemetry', args: gatewayArgs('plain') },
+  { label: '(e) gateway, default set always on', args: gatewayArgs('otel-all-on') },
+  { label: "(e') gateway, default set, AlwaysOff sampler", args: gatewayArgs('otel-all-off') },
   {
     label: '(e0) gateway, default set built then disabled, NodeSDK without it',
-    args: ['--require', 'tsx', GATEWAY, 'otel-all-disabled'],
+    args: gatewayArgs('otel-all-disabled'),
   },
-  { label: "(e'') gateway, default set dormant", args: ['--require', 'tsx', GATEWAY, 'otel-all-dormant'] },
+  { label: "(e'') gateway, default set dormant", args: gatewayArgs('otel-all-dormant') },
   {
     label: '(h) gateway, timing instrumentations and the set dormant',
-    args: ['--require', 'tsx', GATEWAY, 'timing-otel-all'],
+    args: gatewayArgs('timing-otel-all'),
   },
   {
     label: "(h') as (h), every request debugged (the whole set enabled on it)",
-    args: ['--require', 'tsx', GATEWAY, 'timing-otel-all'],
+    args: gatewayArgs('timing-otel-all'),
     headers: DEBUG,
   },
 ];

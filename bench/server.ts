@@ -175,23 +175,32 @@ async function runServerSuite(): Promise<void> {
 }
 
 const GATEWAY = join(__dirname, 'servers', 'gateway-server.ts');
+const USE_BUILT = join(__dirname, 'servers', 'use-built.cjs');
+
+/**
+ * Node arguments that start examples/gateway's bench server in `setup`:
+ * the example through tsx, the library from its build (use-built.cjs).
+ */
+export function gatewayArgs(setup: string): string[] {
+  return ['--require', 'tsx', '--require', USE_BUILT, GATEWAY, setup];
+}
 const GATEWAY_SETUPS: readonly ServerSetup[] = [
-  { label: '(a) gateway, no OpenTelemetry', args: ['--require', 'tsx', GATEWAY, 'plain'] },
+  { label: '(a) gateway, no OpenTelemetry', args: gatewayArgs('plain') },
   {
     label: "(a') gateway, NodeSDK, one OTel context.with per request",
-    args: ['--require', 'tsx', GATEWAY, 'propagation'],
+    args: gatewayArgs('propagation'),
   },
   {
     label: '(b) gateway, every timing instrumentation, no debug header',
-    args: ['--require', 'tsx', GATEWAY, 'timing'],
+    args: gatewayArgs('timing'),
   },
   {
     label: "(b') the same with scopeEveryRequest: false",
-    args: ['--require', 'tsx', GATEWAY, 'timing-debug-scopes'],
+    args: gatewayArgs('timing-debug-scopes'),
   },
   {
     label: '(c) gateway, every timing instrumentation, every request debugged',
-    args: ['--require', 'tsx', GATEWAY, 'timing'],
+    args: gatewayArgs('timing'),
     headers: { 'X-Request-Debug': '*' },
   },
 ];
