@@ -125,9 +125,11 @@ export function machineLine(): string {
   return `servers on Node ${serverNodeVersion()}; load average ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)`;
 }
 
+/** The middle value; with an even count, the mean of the two middle ones (not the upper one, which biases ratios). */
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function runLoad(
