@@ -9,9 +9,16 @@ import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { requestContext, type ContextSettings } from '../src/flags/evaluation-context';
-import { compileFlagFile } from '../src/flags/flagd-rules';
+import type * as EvaluationContext from '../src/flags/evaluation-context';
+import type { ContextSettings } from '../src/flags/evaluation-context';
+import type * as FlagdRules from '../src/flags/flagd-rules';
 import { consume, printTable, type Suite } from './harness';
+
+// The modules as the package ships them, from dist/ (see library.ts): through tsx, each call between modules reads a getter.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { requestContext } = require('../dist/src/flags/evaluation-context') as typeof EvaluationContext;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { compileFlagFile } = require('../dist/src/flags/flagd-rules') as typeof FlagdRules;
 
 const RULE = join(__dirname, 'servers', 'flag-rule.json');
 const ITERATIONS = 200_000;
