@@ -7,7 +7,8 @@
  * processor to a no-op exporter, (e) as (b) with a flag rule evaluated
  * per request (bench/servers/flag-rule.json, selecting none of them), (f)
  * as (d) plus TimingInstrumentation, (c+) and (d+) as (c) and (d) with
- * timing contexts and spans added in the handler (one of each, compared).
+ * timing contexts and spans added in the handler (one of each, compared),
+ * (d*) as (d+) with active spans.
  * Ratios are to (a), measured in the same run; BENCH_NODE runs the servers
  * on another node binary.
  */
@@ -42,6 +43,10 @@ const SETUPS: readonly ServerSetup[] = [
     headers: { 'X-Request-Debug': '*' },
   },
   { label: `(d+) as (d), plus ${EXTRA} OTel spans in the handler`, args: [SERVER, 'otel-http', `spans=${EXTRA}`] },
+  {
+    label: `(d*) as (d), plus ${EXTRA} active OTel spans (startActiveSpan) in the handler`,
+    args: [SERVER, 'otel-http', `activeSpans=${EXTRA}`],
+  },
 ];
 
 /** Rounds and durations, from BENCH_ROUNDS and BENCH_SECONDS; a fixed request rate from BENCH_RATE. */
@@ -125,16 +130,26 @@ function cpuPerSpan(x: LoadResult, base: LoadResult): string {
  * Issue 13's first goal inside a real server, in user time: one timing
  * context of a debugged request against one OpenTelemetry span under
  * HttpInstrumentation (each the added cost of `EXTRA` in the handler,
- * divided), and the debugged request against (d) plus its own contexts
- * at 1.2 spans each.
+ * divided), both a bare span (started and ended) and an active one
+ * (`startActiveSpan`: like a timing context, the parent of what starts
+ * inside it); and the debugged request against (d) plus its own contexts
+ * at 1.2 bare spans each.
  */
-function printContextAgainstSpan(c: LoadResult, d: LoadResult, cPlus: LoadResult, dPlus: LoadResult): void {
+function printContextAgainstSpan(
+  c: LoadResult,
+  d: LoadResult,
+  cPlus: LoadResult,
+  dPlus: LoadResult,
+  dActive: LoadResult,
+): void {
   const context = (cPlus.userMicrosPerRequest - c.userMicrosPerRequest) / EXTRA;
   const span = (dPlus.userMicrosPerRequest - d.userMicrosPerRequest) / EXTRA;
+  const activeSpan = (dActive.userMicrosPerRequest - d.userMicrosPerRequest) / EXTRA;
   const allowed = d.userMicrosPerRequest + REQUEST_CONTEXTS * 1.2 * span;
   console.log(
     `user CPU per timing context (c+ over c) ${context.toFixed(2)} us, per OTel span (d+ over d) ${span.toFixed(2)} us: ` +
-      `${(context / span).toFixed(2)}x (goal <= 1.2x); (c) ${c.userMicrosPerRequest.toFixed(2)} us against (d) plus its ` +
+      `${(context / span).toFixed(2)}x (goal <= 1.2x); per active OTel span (d* over d) ${activeSpan.toFixed(2)} us: ` +
+      `${(context / activeSpan).toFixed(2)}x; (c) ${c.userMicrosPerRequest.toFixed(2)} us against (d) plus its ` +
       `${REQUEST_CONTEXTS} contexts at 1.2 spans each, ${allowed.toFixed(2)} us: ${(c.userMicrosPerRequest / allowed).toFixed(2)}x (goal <= 1)`,
   );
 }
@@ -160,7 +175,7 @@ async function runServerSuite(): Promise<void> {
       `always on, CPU ${(c.cpuMicrosPerRequest / d.cpuMicrosPerRequest).toFixed(2)}x`,
   );
   console.log(`CPU over (a) per exported span: (c) ${cpuPerSpan(c, a)}; (d) ${cpuPerSpan(d, a)}`);
-  printContextAgainstSpan(c, d, results[8], results[9]);
+  printContextAgainstSpan(c, d, results[8], results[9], results[10]);
   console.log(
     `(e) vs (b): req/s ratio ${(rules.rps / b.rps).toFixed(3)}, CPU per request ` +
       `+${(rules.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(2)} us for the flag rule (goal < 2 us)`,

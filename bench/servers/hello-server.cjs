@@ -1,7 +1,9 @@
 // A hello-world node:http server for the server benchmark, in one of the
 // setups of hello-setup.cjs (argv[2]). argv[3], if given, adds work to the
 // handler: "spans=N" starts and ends N OpenTelemetry spans in turn (children
-// of the active span), "contexts=N" enters and leaves N timing contexts in
+// of the active span), "activeSpans=N" the same through startActiveSpan (each
+// active while it runs, as a timing context is: what starts inside nests
+// under it), "contexts=N" enters and leaves N timing contexts in
 // turn (children of the debugged request's root), so that one span and one
 // timing context compare inside a real server. Prints "ready <url>" when
 // listening; answers "stats" on stdin with its CPU time, requests served and
@@ -25,14 +27,21 @@ const server = http.createServer((_req, res) => {
 /** The handler's extra work for argv[3] (see the top of this file); throws on anything else. */
 function extraWork(spec) {
   if (spec === undefined) return () => {};
-  const match = /^(spans|contexts)=([1-9][0-9]*)$/.exec(spec);
-  if (match === null) throw new Error(`extra work must be spans=N or contexts=N, got ${spec}`);
+  const match = /^(spans|activeSpans|contexts)=([1-9][0-9]*)$/.exec(spec);
+  if (match === null) throw new Error(`extra work must be spans=N, activeSpans=N or contexts=N, got ${spec}`);
   const count = Number(match[2]);
   const names = ['extra_a', 'extra_b', 'extra_c', 'extra_d'];
   if (match[1] === 'spans') {
     const tracer = require('@opentelemetry/api').trace.getTracer('bench-extra');
     return () => {
       for (let i = 0; i < count; i++) tracer.startSpan(names[i % names.length]).end();
+    };
+  }
+  if (match[1] === 'activeSpans') {
+    const tracer = require('@opentelemetry/api').trace.getTracer('bench-extra');
+    const end = (span) => span.end();
+    return () => {
+      for (let i = 0; i < count; i++) tracer.startActiveSpan(names[i % names.length], end);
     };
   }
   const { timing } = require('../../dist/src');
