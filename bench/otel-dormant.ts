@@ -116,7 +116,7 @@ function cpuRatio(x: LoadResult, base: LoadResult): number {
  */
 function meetsDormantGoal(x: LoadResult, base: LoadResult, options: LoadOptions): string {
   const { median, lower, upper } = pairedCpuRatios(x, base);
-  const byCpu = `CPU ${median.toFixed(3)} ${median >= 0.97 ? 'yes' : 'no'} (rounds' quartiles ${lower.toFixed(3)}-${upper.toFixed(3)})`;
+  const byCpu = `CPU by rounds ${median.toFixed(3)} ${median >= 0.97 ? 'yes' : 'no'} (quartiles ${lower.toFixed(3)}-${upper.toFixed(3)})`;
   if (options.rate !== undefined) return byCpu;
   return `${byCpu}, req/s ${(x.rps / base.rps).toFixed(3)} ${x.rps / base.rps >= 0.97 ? 'yes' : 'no'}`;
 }
