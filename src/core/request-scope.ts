@@ -160,9 +160,9 @@ export function newRequestScope(onFirstHold?: (scope: RequestScope) => void, own
  * OpenTelemetry API does not let us write (see `setValueInPlace`).
  */
 export function rideOnContext(ctx: Context, scope: RequestScope): boolean {
-  if (ctx === ROOT_CONTEXT || ctx.getValue(FRAME_KEY) !== undefined) return false;
-  const frame = new ScopeFrame(scope, undefined);
-  return setValueInPlace(ctx, FRAME_KEY, frame);
+  // setValueInPlace refuses a context that carries a frame already.
+  if (ctx === ROOT_CONTEXT) return false;
+  return setValueInPlace(ctx, FRAME_KEY, new ScopeFrame(scope, undefined));
 }
 
 /**

@@ -52,18 +52,34 @@ export function wrapperChainIncludes(fn: unknown, test: (candidate: object) => b
  */
 
 /**
+ * Context classes whose `getValue` was seen to read the `_currentContext`
+ * map (`BaseContext`, one per copy of the API; each context has its own
+ * `getValue` closure, so the class is what can be remembered).
+ */
+const mapReaders = new WeakSet();
+
+/**
  * Sets `key` to `value` in `ctx` itself rather than in a child: for a
  * context made for one request only, which the request's code (and every
- * continuation) then reads. False, with nothing changed, if `ctx` is not
- * a context of the shape the installed `@opentelemetry/api` makes.
+ * continuation) then reads. False, with nothing changed, if `ctx` already
+ * has `key`, or is not a context of the shape the installed
+ * `@opentelemetry/api` makes (checked for the first context of each
+ * class: that its `getValue` reads the value back).
  */
 export function setValueInPlace(ctx: object, key: symbol, value: unknown): boolean {
   const values = (ctx as { _currentContext?: unknown })._currentContext;
-  if (!(values instanceof Map)) return false;
+  if (!(values instanceof Map) || values.has(key)) return false;
   const getValue = (ctx as { getValue?: unknown }).getValue;
-  if (typeof getValue !== 'function' || values.has(key)) return false;
+  if (typeof getValue !== 'function') return false;
   values.set(key, value);
-  if (getValue.call(ctx, key) === value) return true;
+  // A class, never Object: plain objects share nothing that was checked.
+  const kind = (ctx as { constructor?: unknown }).constructor;
+  const remembered = typeof kind === 'function' && kind !== Object;
+  if (remembered && mapReaders.has(kind)) return true;
+  if (getValue.call(ctx, key) === value) {
+    if (remembered) mapReaders.add(kind);
+    return true;
+  }
   values.delete(key);
   return false;
 }

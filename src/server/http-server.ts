@@ -15,7 +15,7 @@ import {
   rideOnContext,
   type RequestScope,
 } from '../core/request-scope';
-import { onlyRequestContextsBetween } from '../patching/otel-internals';
+import { makesRequestContext, onlyRequestContextsBetween } from '../patching/otel-internals';
 import {
   AFTER,
   AUTH_HOOK,
@@ -91,7 +91,12 @@ function wrappersBeneath(original: Emit): Beneath {
  */
 let preparedRequest: IncomingMessage | undefined;
 let preparedScope: RequestScope | undefined;
-/** The context active when the request was prepared (its connection's): never one to ride on. */
+/**
+ * The context active when the request was prepared (its connection's):
+ * never one to ride on. Read only when the server's outermost `emit`
+ * makes a context per request; otherwise undefined, and our wrapper
+ * does not ride.
+ */
 let preparedBase: Context | undefined;
 
 const REQUEST_START = 'http.server.request.start';
@@ -117,10 +122,14 @@ export function observeRequestStart(on: boolean): void {
 }
 
 function onRequestStart(message: unknown): void {
-  const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
+  const { request, response, server } = message as {
+    request: IncomingMessage;
+    response: ServerResponse;
+    server?: Server;
+  };
   // A throw would escape into Node's HTTP parser: report it, and the emit wrapper prepares the request.
   try {
-    preparedScope = prepareRequest(request, response);
+    preparedScope = prepareRequest(request, response, server);
     preparedRequest = request;
   } catch (error) {
     clearPrepared();
@@ -147,10 +156,11 @@ export function dispatchingDebugScope(): RequestScope | undefined {
  * a request that hook debugs as the one being dispatched, so that the
  * sampler records the SERVER span an instrumentation starts for it.
  */
-function prepareRequest(req: IncomingMessage, res: ServerResponse): RequestScope | undefined {
+function prepareRequest(req: IncomingMessage, res: ServerResponse, server: Server | undefined): RequestScope | undefined {
   clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
-  preparedBase = context.active();
+  // Read only where our wrapper may ride (see madeForThisRequest): a context read is the dearest step here.
+  if (server === undefined || outermostMakesRequestContexts(server)) preparedBase = context.active();
   const scope = newRequestScope(endWithResponse, res);
   forgetResponseAtFinish(scope, res);
   // No context yet: the hooks enter the scope if they act on the request (inPreparedScope).
@@ -186,7 +196,7 @@ function endDispatch(scope: RequestScope): void {
 function handleRequest(server: Server, self: Emit, original: Emit, beneath: Beneath, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
   // A request emitted without Node's parser (or with no subscriber) is prepared here.
-  const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse);
+  const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse, server);
   try {
     if (scope === undefined) return apply(original, server, args) as boolean;
     const active = context.active();
@@ -269,7 +279,25 @@ function madeForThisRequest(server: Server, self: Emit, active: Context): boolea
     outerOurs = self;
     outerMakesRequestContexts = onlyRequestContextsBetween(outer, self);
   }
-  return outerMakesRequestContexts && active !== preparedBase;
+  return outerMakesRequestContexts && preparedBase !== undefined && active !== preparedBase;
+}
+
+/** The server's `emit` last seen when preparing a request, and whether it makes a context per request. */
+let outermostEmit: unknown;
+let outermostMakes = false;
+
+/**
+ * Whether the server's outermost `emit` wrapper makes a context per
+ * request: only then can {@link madeForThisRequest} answer true, and the
+ * context the request was prepared in is worth reading.
+ */
+function outermostMakesRequestContexts(server: Server): boolean {
+  const outer = server.emit;
+  if (outer !== outermostEmit) {
+    outermostEmit = outer;
+    outermostMakes = makesRequestContext(outer);
+  }
+  return outermostMakes;
 }
 
 /** `emit` as servers inherit it: with it beneath our wrapper, no other wrapper runs between ours and the listeners. */

@@ -39,6 +39,31 @@ describe('context manager', () => {
     expect(JSON.parse(out)).to.deep.equal({ inside: true, appManagerUsed: true });
   });
 
+  it('checks again when the application registers another manager, which does not propagate', async () => {
+    const out = await runScript(`
+      const { context, diag, ROOT_CONTEXT, DiagLogLevel } = require('@opentelemetry/api');
+      const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+      const warnings = [];
+      const ignore = () => undefined;
+      diag.setLogger({ warn: (m) => warnings.push(m), error: ignore, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+      const { withRequestScope, isGroupEnabled, enableOnThisRequest } = require('./src');
+      withRequestScope(() => enableOnThisRequest('g'));
+      context.disable();
+      const inert = {
+        active: () => ROOT_CONTEXT,
+        with: (_ctx, fn, thisArg, ...args) => fn.call(thisArg, ...args),
+        bind: (_ctx, target) => target,
+        enable() { return this; },
+        disable() { return this; },
+      };
+      context.setGlobalContextManager(inert);
+      withRequestScope(() => undefined);
+      console.log(JSON.stringify({ warned: warnings.some((w) => w.includes('does not propagate')) }));
+    `);
+    expect(JSON.parse(out)).to.deep.equal({ warned: true });
+  });
+
   it('works under the OpenTelemetry NodeSDK registered after the library was loaded', async () => {
     const out = await runScript(`
       const { withRequestScope, enableOnThisRequest, isGroupEnabled } = require('./src');

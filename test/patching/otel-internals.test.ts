@@ -123,6 +123,26 @@ describe(`@opentelemetry/api ${apiVersion}: a context's own value map`, () => {
     const detached = { ...foreign, _currentContext: values };
     expect(setValueInPlace(detached, B, 'b')).to.equal(false);
     expect(values.size).to.equal(0);
+    // A plain object that reads its map does not vouch for the next one, which does not.
+    const readable = new Map<symbol, unknown>();
+    expect(
+      setValueInPlace({ _currentContext: readable, getValue: (key: symbol) => readable.get(key) }, B, 'b'),
+    ).to.equal(true);
+    expect(setValueInPlace(detached, B, 'b')).to.equal(false);
+    expect(values.size).to.equal(0);
+  });
+
+  it('setValueInPlace still checks a context of another class after trusting BaseContext', () => {
+    expect(setValueInPlace(ROOT_CONTEXT.setValue(A, 1), B, 'b')).to.equal(true);
+    class Unreadable {
+      readonly _currentContext = new Map<symbol, unknown>();
+      getValue(): unknown {
+        return undefined;
+      }
+    }
+    const other = new Unreadable();
+    expect(setValueInPlace(other, B, 'b')).to.equal(false);
+    expect(other._currentContext.size).to.equal(0);
   });
 });
 
