@@ -5,6 +5,7 @@
  * Run with `node --expose-gc` (as `npm run bench` does) so allocation can
  * be measured.
  */
+import http from 'node:http';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextImmediate, setTimeout as sleep } from 'node:timers/promises';
 
@@ -217,4 +218,16 @@ export function printTable(columns: readonly Column[], rows: readonly (readonly 
   console.log(line(columns.map((column) => column.title)));
   console.log(line(widths.map((width) => '-'.repeat(width))));
   for (const row of rows) console.log(line(row));
+}
+
+/** One GET of `url` through `agent`, its body read and dropped; resolves when it has ended. */
+export function httpGet(url: string, agent: http.Agent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      })
+      .on('error', reject);
+  });
 }

@@ -6,6 +6,7 @@ import { coldPathSuite, coldSuite } from './cold';
 import { contextsSuite } from './contexts';
 import { coreSuite } from './core';
 import { flagsSuite } from './flags';
+import { instructionsSuite } from './instructions';
 import { instrumentationSuite } from './instrumentations';
 import { otelDormantGatewaySuite, otelDormantSuite } from './otel-dormant';
 import { requestPathSuite } from './request-path';
@@ -23,8 +24,11 @@ const all: readonly Suite[] = [
   otelDormantSuite,
   coldSuite,
 ];
-/** Run only by name: `cold` includes the first, `otel-dormant` the second. */
-const byNameOnly: readonly Suite[] = [coldPathSuite, otelDormantGatewaySuite];
+/**
+ * Run only by name: `cold` includes the first, `otel-dormant` the second;
+ * `instructions` needs valgrind and takes several minutes.
+ */
+const byNameOnly: readonly Suite[] = [coldPathSuite, otelDormantGatewaySuite, instructionsSuite];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : [...all, ...byNameOnly].filter((suite) => wanted.includes(suite.name));

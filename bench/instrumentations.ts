@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type IoRedis from 'ioredis';
 import type * as Instrumentations from '../instrumentations';
-import { median, printTable, type Suite } from './harness';
+import { httpGet, median, printTable, type Suite } from './harness';
 import { startRedisServer } from '../test/helpers/redis-server';
 
 // The compiled package, as users run it (npm run bench builds it first).
@@ -120,17 +120,6 @@ async function timePerCall(operation: Operation): Promise<number> {
   const start = process.hrtime.bigint();
   for (let i = 0; i < operation.perRound; i++) await operation.run();
   return Number(process.hrtime.bigint() - start) / 1e3 / operation.perRound;
-}
-
-function httpGet(url: string, agent: http.Agent): Promise<void> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      })
-      .on('error', reject);
-  });
 }
 
 function hasRedisServer(): boolean {

@@ -13,13 +13,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Suite } from './harness';
-import { printTable } from './harness';
+import { median, printTable } from './harness';
 import { machineLine, serverNode } from './load';
 
 const SCRIPT = join(__dirname, 'servers', 'request-path.cjs');
 const run = promisify(execFile);
 
-const SETUPS = [
+/** The setups, by their mode in bench/servers/hello-setup.cjs (the instructions suite counts them too). */
+export const REQUEST_PATH_SETUPS = [
   { label: '(a) uninstrumented', mode: 'plain' },
   { label: "(a') one OTel context.with per request", mode: 'propagation' },
   { label: '(b) TimingInstrumentation, no debug header', mode: 'timing' },
@@ -35,11 +36,6 @@ async function measure(mode: string): Promise<number> {
   return Number(match[1]);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 async function runRequestPathSuite(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   console.log('\n== request path: a hello-world request without its socket, CPU ns ==');
@@ -48,9 +44,9 @@ async function runRequestPathSuite(): Promise<void> {
       'rounds, median reported (BENCH_ROUNDS, BENCH_PATH_REQUESTS change them).',
   );
   console.log(machineLine());
-  const results: number[][] = SETUPS.map(() => []);
+  const results: number[][] = REQUEST_PATH_SETUPS.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    for (const [i, setup] of SETUPS.entries()) results[i].push(await measure(setup.mode));
+    for (const [i, setup] of REQUEST_PATH_SETUPS.entries()) results[i].push(await measure(setup.mode));
   }
   const ns = results.map(median);
   const over = (i: number, base: number): string =>
@@ -62,7 +58,7 @@ async function runRequestPathSuite(): Promise<void> {
       { title: 'over (a)', align: 'right' },
       { title: 'rounds', align: 'left' },
     ],
-    SETUPS.map((setup, i) => [
+    REQUEST_PATH_SETUPS.map((setup, i) => [
       setup.label,
       ns[i].toFixed(0),
       over(i, 0),

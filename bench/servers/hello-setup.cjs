@@ -8,7 +8,10 @@
 // flag-rule.json, which selects none of the benchmark's requests); otel-http
 // (OpenTelemetry's own HttpInstrumentation, always-on sampler, batch
 // processor to a no-op exporter); otel-http-timing (the same plus
-// TimingInstrumentation). Plain CommonJS on the compiled package: nothing is
+// TimingInstrumentation); sdk (a NodeSDK, no instrumentation); otel-http-dormant
+// (HttpInstrumentation made dormant with dormant(), group otel:http, never
+// enabled); otel-all-dormant (@opentelemetry/auto-instrumentations-node's
+// default set, each made dormant). Plain CommonJS on the compiled package: nothing is
 // transformed at run time. Call before loading node:http's server.
 'use strict';
 
@@ -33,6 +36,19 @@ function setUp(mode) {
     const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
     const { TimingInstrumentation, RequestDebugSampler } = require('../../dist/src');
     startSdk([new HttpInstrumentation(), new TimingInstrumentation()], new RequestDebugSampler(new AlwaysOnSampler()));
+  } else if (mode === 'otel-http-dormant') {
+    const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
+    const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+    const { dormant } = require('../../dist/src');
+    startSdk([dormant(new HttpInstrumentation())], new AlwaysOnSampler());
+  } else if (mode === 'otel-all-dormant') {
+    const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
+    const { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');
+    const { dormant } = require('../../dist/src');
+    startSdk(dormant(getNodeAutoInstrumentations()), new AlwaysOnSampler());
+  } else if (mode === 'sdk') {
+    const { AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base');
+    startSdk([], new AlwaysOnSampler());
   } else if (mode === 'propagation') {
     startSdk([], undefined);
   } else if (mode !== 'plain') {

@@ -1,0 +1,285 @@
+/**
+ * The instructions benchmark: the request-path benchmark's hello-world
+ * request (bench/servers/request-path.cjs), and a request through the
+ * gateway (bench/servers/gateway-server.ts, sent from this process one at a
+ * time), counted in machine instructions instead of CPU time, under
+ * valgrind's cachegrind. On a shared machine a
+ * CPU time moves by 10-30 % from round to round; an instruction count does
+ * not depend on what else the machine runs, so differences of a few
+ * hundred instructions per request (a few tens of ns) show.
+ *
+ * What makes the count repeatable: node runs with `--predictable` (V8 on
+ * one thread, no concurrent compilation or GC tasks),
+ * `--predictable-gc-schedule` and `--no-incremental-marking` (a full GC
+ * happens where the allocation alone puts it: incremental marking takes
+ * steps by time), `--no-allocation-site-pretenuring` (whose decisions
+ * flip on small changes in what a collection finds alive), fixed random
+ * and hash seeds, and no address space
+ * randomisation (`setarch -R`); nothing in the SDK runs on a wall-clock
+ * schedule (span and metric exports by size only, no resource detection
+ * in the background), since valgrind's slowdown moves such work among the
+ * requests. Each setup runs twice, with two request counts: the
+ * difference, divided by the difference in requests, is the cost of one
+ * request with start-up, loading and most compilation left out. That is
+ * done three times (BENCH_INSTRUCTIONS_RUNS) and the median reported with
+ * the range: the setups without spans repeat to within a few
+ * instructions, the ones that record a span per request (d, f) only to
+ * within about 1 %, as some collections still fall differently.
+ *
+ * Instructions are not time: a cache miss or a mispredicted branch costs
+ * more than an add. And these flags change the GC (a young generation
+ * that never grows, so more collections per request than a production
+ * heap makes) and when V8 optimises. Use it to tell whether a change adds
+ * or removes work, and the CPU suites for what that work costs. Needs valgrind (`apt-get install valgrind`);
+ * BENCH_NODE runs it on another node binary.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Suite } from './harness';
+import { httpGet, median, printTable } from './harness';
+import { serverNode, serverNodeVersion } from './load';
+import { REQUEST_PATH_SETUPS } from './request-path';
+import { gatewayArgs } from './server';
+
+const SCRIPT = join(__dirname, 'servers', 'request-path.cjs');
+const run = promisify(execFile);
+
+/** The request-path suite's setups, then the dormant ones of issue 14 (compare them with (s)). */
+const SETUPS = [
+  ...REQUEST_PATH_SETUPS,
+  { label: '(s) a NodeSDK, no instrumentation', mode: 'sdk' },
+  { label: '(g) OTel HttpInstrumentation dormant (otel:http off)', mode: 'otel-http-dormant' },
+  { label: "(h) OTel auto-instrumentations' default set, dormant", mode: 'otel-all-dormant' },
+] as const;
+
+/**
+ * The gateway setups (bench/servers/gateway-server.ts): issue 14's figure,
+ * OpenTelemetry's default set dormant against no OpenTelemetry at all.
+ */
+const GATEWAY_SETUPS = [
+  { label: '(a) gateway, no OpenTelemetry', setup: 'plain' },
+  { label: '(e0) the default set built then disabled, NodeSDK without it', setup: 'otel-all-disabled' },
+  { label: "(e'') the default set dormant", setup: 'otel-all-dormant' },
+] as const;
+
+/** What one process counted: its instructions, and the requests it made. */
+interface Count {
+  readonly instructions: number;
+  readonly requests: number;
+}
+
+function hasValgrind(): boolean {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `setarch` and its arguments that run `nodeArgs` under cachegrind, node in its repeatable mode (see the file's comment). */
+function countedCommand(nodeArgs: readonly string[]): string[] {
+  return [
+    process.arch === 'x64' ? 'x86_64' : process.arch,
+    '-R',
+    'valgrind',
+    '--tool=cachegrind',
+    '--cache-sim=no',
+    '--branch-sim=no',
+    '--cachegrind-out-file=/dev/null',
+    serverNode(),
+    '--predictable',
+    '--predictable-gc-schedule',
+    '--no-incremental-marking',
+    '--no-allocation-site-pretenuring',
+    '--random-seed=1',
+    '--hash-seed=1',
+    ...nodeArgs,
+  ];
+}
+
+/** The environment of a counted process: nothing of the SDK's on a wall-clock schedule. */
+function countedEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...extra,
+    // Span and metric exports by size only, no resource detection in the background.
+    OTEL_BSP_SCHEDULE_DELAY: '1000000000',
+    OTEL_METRIC_EXPORT_INTERVAL: '2000000000',
+    OTEL_METRIC_EXPORT_TIMEOUT: '1000000000',
+    OTEL_NODE_RESOURCE_DETECTORS: 'none',
+  };
+}
+
+function instructionsIn(stderr: string, what: string): number {
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
+  if (refs === null) throw new Error(`${what}: no count in ${stderr}`);
+  return Number(refs[1].replaceAll(',', ''));
+}
+
+async function count(mode: string, requestsPerLoop: number): Promise<Count> {
+  // valgrind writes its summary to stderr, the script its request count to stdout.
+  const { stdout, stderr } = await run('setarch', countedCommand([SCRIPT, mode]), {
+    env: countedEnv({ BENCH_PATH_REQUESTS: String(requestsPerLoop) }),
+    maxBuffer: 1 << 22,
+  });
+  const requests = /requests (\d+)/.exec(stdout);
+  if (requests === null) throw new Error(`${mode}: no request count in ${stdout}`);
+  return { instructions: instructionsIn(stderr, mode), requests: Number(requests[1]) };
+}
+
+/**
+ * The gateway (bench/servers/gateway-server.ts, the library from dist/)
+ * in `setup`, counted while this process sends it `requests` requests one
+ * after the other on one keep-alive connection; its upstream runs in a
+ * process of its own, not counted.
+ */
+async function countGateway(setup: string, requests: number): Promise<Count> {
+  const child = spawn('setarch', countedCommand(gatewayArgs(setup)), {
+    env: countedEnv({}),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit');
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', () => reject(new Error(`gateway ${setup} exited: ${stderr}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /^ready (\S+)$/.exec(line);
+      if (match !== null) resolve(match[1]);
+    });
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    for (let i = 0; i < requests; i++) await httpGet(url, agent);
+  } finally {
+    agent.destroy();
+  }
+  child.kill('SIGTERM');
+  await exited;
+  return { instructions: instructionsIn(stderr, `gateway ${setup}`), requests };
+}
+
+/** Instructions of one request: the difference of two runs that differ only in their number of requests. */
+async function perRequest(counter: (size: number) => Promise<Count>, small: number): Promise<number> {
+  const [few, many] = await Promise.all([counter(small), counter(3 * small)]);
+  return (many.instructions - few.instructions) / (many.requests - few.requests);
+}
+
+/** Runs `jobs` with at most `limit` at a time (each is one valgrind process, single-threaded). */
+async function inParallel<T>(jobs: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array<T>(jobs.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  return results;
+}
+
+async function runInstructionsSuite(): Promise<void> {
+  console.log('\n== instructions: one request, instructions per request ==');
+  if (!hasValgrind()) {
+    console.log('skipped: valgrind not found (apt-get install valgrind)');
+    return;
+  }
+  const runs = Number(process.env.BENCH_INSTRUCTIONS_RUNS ?? 3);
+  console.log(
+    `cachegrind, node --predictable (see bench/instructions.ts), node ${serverNodeVersion()}; per setup, ` +
+      `(count of a run with 3n requests - count of one with n) / 2n, median of ${String(runs)} ` +
+      "(BENCH_INSTRUCTIONS_RUNS); the machine's load does not change these. BENCH_INSTRUCTIONS_PART=hello " +
+      'or gateway runs one part.',
+  );
+  const part = process.env.BENCH_INSTRUCTIONS_PART;
+  if (part !== 'gateway') await helloPart(runs);
+  if (part !== 'hello') await gatewayPart(runs);
+}
+
+/** Medians of `runs` per-request counts of each setup, and each setup's counts. */
+async function countSetups(
+  counters: readonly ((size: number) => Promise<Count>)[],
+  small: number,
+  runs: number,
+): Promise<{ medians: number[]; counts: number[][] }> {
+  // The two processes of a pair run at once: a valgrind process uses one core.
+  const jobs = counters.flatMap((counter) => Array.from({ length: runs }, () => () => perRequest(counter, small)));
+  const counted = await inParallel(jobs, Math.floor(availableParallelism() / 2));
+  const counts = counters.map((_, i) => counted.slice(i * runs, (i + 1) * runs));
+  return { medians: counts.map(median), counts };
+}
+
+function printCounts(labels: readonly string[], medians: readonly number[], counts: readonly number[][]): void {
+  printTable(
+    [
+      { title: 'setup', align: 'left' },
+      { title: 'instructions/request', align: 'right' },
+      { title: 'range', align: 'right' },
+      { title: 'over (a)', align: 'right' },
+      { title: '(a) / setup', align: 'right' },
+    ],
+    labels.map((label, i) => [
+      label,
+      medians[i].toFixed(0),
+      `${Math.min(...counts[i]).toFixed(0)}-${Math.max(...counts[i]).toFixed(0)}`,
+      signed(medians[i] - medians[0]),
+      (medians[0] / medians[i]).toFixed(3),
+    ]),
+  );
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(0)}`;
+}
+
+async function helloPart(runs: number): Promise<void> {
+  const small = Number(process.env.BENCH_INSTRUCTIONS_REQUESTS ?? 2000);
+  console.log(
+    `\nA hello-world request without its socket (bench/servers/request-path.cjs), n = ${String(small)} x 8.2 ` +
+      '(BENCH_INSTRUCTIONS_REQUESTS sets the first factor):',
+  );
+  const { medians, counts } = await countSetups(
+    SETUPS.map((setup) => (size: number) => count(setup.mode, size)),
+    small,
+    runs,
+  );
+  printCounts(
+    SETUPS.map((setup) => setup.label),
+    medians,
+    counts,
+  );
+  const over = (i: number, base: number): string => signed(medians[i] - medians[base]);
+  console.log(
+    `(b) over (a'): ${over(2, 1)}; (f) over (d): ${over(5, 4)}; (g) over (s): ${over(7, 6)}; ` +
+      `(h) over (s): ${over(8, 6)}`,
+  );
+}
+
+async function gatewayPart(runs: number): Promise<void> {
+  const small = Number(process.env.BENCH_INSTRUCTIONS_GATEWAY_REQUESTS ?? 200);
+  console.log(
+    `\nThe gateway (examples/gateway, the library from dist/) proxying to a hello world in a process of its own, ` +
+      `sent one request at a time on one keep-alive connection; n = ${String(small)} ` +
+      '(BENCH_INSTRUCTIONS_GATEWAY_REQUESTS):',
+  );
+  const { medians, counts } = await countSetups(
+    GATEWAY_SETUPS.map((each) => (size: number) => countGateway(each.setup, size)),
+    small,
+    runs,
+  );
+  printCounts(
+    GATEWAY_SETUPS.map((each) => each.label),
+    medians,
+    counts,
+  );
+  console.log(`(e'') over (e0): ${signed(medians[2] - medians[1])}`);
+}
+
+export const instructionsSuite: Suite = { name: 'instructions', run: runInstructionsSuite };
