@@ -156,7 +156,11 @@ export function dispatchingDebugScope(): RequestScope | undefined {
  * a request that hook debugs as the one being dispatched, so that the
  * sampler records the SERVER span an instrumentation starts for it.
  */
-function prepareRequest(req: IncomingMessage, res: ServerResponse, server: Server | undefined): RequestScope | undefined {
+function prepareRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  server: Server | undefined,
+): RequestScope | undefined {
   clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
   // Read only where our wrapper may ride (see madeForThisRequest): a context read is the dearest step here.
