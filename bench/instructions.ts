@@ -24,7 +24,9 @@
  * done three times (BENCH_INSTRUCTIONS_RUNS) and the median reported with
  * the range: the setups without spans repeat to within a few
  * instructions, the ones that record a span per request (d, f) only to
- * within about 1 %, as some collections still fall differently.
+ * within about 1 %, as some collections still fall differently. The
+ * gateway repeated within 0.02 % on Node 20, but by 18 % on Node 24
+ * (2026-12-03): read the range column.
  *
  * Instructions are not time: a cache miss or a mispredicted branch costs
  * more than an add. And these flags change the GC (a young generation
@@ -83,7 +85,10 @@ function hasValgrind(): boolean {
 }
 
 /** `setarch` and its arguments that run `nodeArgs` under cachegrind, node in its repeatable mode (see the file's comment). */
-function countedCommand(nodeArgs: readonly string[]): string[] {
+function countedCommand(nodeArgs: readonly string[], name: string): string[] {
+  // BENCH_INSTRUCTIONS_OUT=<dir> keeps each run's counts by function, for cg_annotate and cg_diff.
+  const out = process.env.BENCH_INSTRUCTIONS_OUT;
+  const file = out === undefined || out === '' ? '/dev/null' : join(out, `${name}.%p.cachegrind`);
   return [
     process.arch === 'x64' ? 'x86_64' : process.arch,
     '-R',
@@ -91,7 +96,7 @@ function countedCommand(nodeArgs: readonly string[]): string[] {
     '--tool=cachegrind',
     '--cache-sim=no',
     '--branch-sim=no',
-    '--cachegrind-out-file=/dev/null',
+    `--cachegrind-out-file=${file}`,
     serverNode(),
     '--predictable',
     '--predictable-gc-schedule',
@@ -124,10 +129,14 @@ function instructionsIn(stderr: string, what: string): number {
 
 async function count(mode: string, requestsPerLoop: number): Promise<Count> {
   // valgrind writes its summary to stderr, the script its request count to stdout.
-  const { stdout, stderr } = await run('setarch', countedCommand([SCRIPT, mode]), {
-    env: countedEnv({ BENCH_PATH_REQUESTS: String(requestsPerLoop) }),
-    maxBuffer: 1 << 22,
-  });
+  const { stdout, stderr } = await run(
+    'setarch',
+    countedCommand([SCRIPT, mode], `${mode}.${String(requestsPerLoop)}`),
+    {
+      env: countedEnv({ BENCH_PATH_REQUESTS: String(requestsPerLoop) }),
+      maxBuffer: 1 << 22,
+    },
+  );
   const requests = /requests (\d+)/.exec(stdout);
   if (requests === null) throw new Error(`${mode}: no request count in ${stdout}`);
   return { instructions: instructionsIn(stderr, mode), requests: Number(requests[1]) };
@@ -140,7 +149,7 @@ async function count(mode: string, requestsPerLoop: number): Promise<Count> {
  * process of its own, not counted.
  */
 async function countGateway(setup: string, requests: number): Promise<Count> {
-  const child = spawn('setarch', countedCommand(gatewayArgs(setup)), {
+  const child = spawn('setarch', countedCommand(gatewayArgs(setup), `gateway-${setup}.${String(requests)}`), {
     env: countedEnv({}),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -195,7 +204,7 @@ async function runInstructionsSuite(): Promise<void> {
   console.log(
     `cachegrind, node --predictable (see bench/instructions.ts), node ${serverNodeVersion()}; per setup, ` +
       `(count of a run with 3n requests - count of one with n) / 2n, median of ${String(runs)} ` +
-      "(BENCH_INSTRUCTIONS_RUNS); the machine's load does not change these. BENCH_INSTRUCTIONS_PART=hello " +
+      "(BENCH_INSTRUCTIONS_RUNS); the machine's load changes only what Node's own timers do. BENCH_INSTRUCTIONS_PART=hello " +
       'or gateway runs one part.',
   );
   const part = process.env.BENCH_INSTRUCTIONS_PART;
