@@ -25,8 +25,8 @@
  * the range: the setups without spans repeat to within a few
  * instructions, the ones that record a span per request (d, f) only to
  * within about 1 %, as some collections still fall differently. The
- * gateway repeated within 0.02 % on Node 20, but by 18 % on Node 24
- * (2026-12-03): read the range column.
+ * gateway's counts come in two modes about a third apart (2026-12-03,
+ * Node 20 and 24), each repeating within 0.02 %: read the range column.
  *
  * Instructions are not time: a cache miss or a mispredicted branch costs
  * more than an add. And these flags change the GC (a young generation
