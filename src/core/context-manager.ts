@@ -1,6 +1,6 @@
 import { context, diag, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { contextRegistry } from '../otel/context-internals';
+import { contextRegistry } from '../patching/otel-internals';
 
 /** The registered context manager last seen to make a context active (see runInContext). */
 let propagating: unknown;

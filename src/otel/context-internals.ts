@@ -3,9 +3,9 @@ import { ROOT_CONTEXT, type ContextManager } from '@opentelemetry/api';
 // The one place that reads the private parts of OpenTelemetry's context
 // propagation that the gates' probe needs (test/otel/context-internals.test.ts
 // pins them for the installed versions):
-// - `@opentelemetry/api` 1.x keeps its globals in one registry object under
-//   `Symbol.for('opentelemetry.js.api.1')`; every copy of the API reads the
-//   registered context manager from its `context` field on each call;
+// - `@opentelemetry/api` 1.x keeps its globals in one registry object (read
+//   by `contextRegistry`, in src/patching/otel-internals.ts, where the core
+//   reads it too);
 // - `AsyncLocalStorageContextManager` (`@opentelemetry/context-async-hooks`)
 //   runs on the AsyncLocalStorage in its `_asyncLocalStorage` field, which on
 //   Node 20 and 22 says in `enabled` whether its async hooks are switched on
@@ -13,18 +13,7 @@ import { ROOT_CONTEXT, type ContextManager } from '@opentelemetry/api';
 //   process, until it is disabled). On Node 24 AsyncLocalStorage runs on
 //   AsyncContextFrame, has no `enabled` and no hooks to switch on.
 
-const API_REGISTRY = Symbol.for('opentelemetry.js.api.1');
-
-/** The API's registry of globals: the field the gates' probe swaps. */
-export interface ContextRegistry {
-  context?: ContextManager;
-}
-
-/** The registry of `@opentelemetry/api` 1.x globals, if a global was ever registered. */
-export function contextRegistry(): ContextRegistry | undefined {
-  const registry = (globalThis as Record<symbol, unknown>)[API_REGISTRY];
-  return typeof registry === 'object' && registry !== null ? registry : undefined;
-}
+export { contextRegistry, type ContextRegistry } from '../patching/otel-internals';
 
 /**
  * Whether `manager` propagates contexts through an AsyncLocalStorage whose

@@ -1,3 +1,4 @@
+import type { ContextManager } from '@opentelemetry/api';
 import type { InstrumentationBase, InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
 
 /**
@@ -44,12 +45,29 @@ export function wrapperChainIncludes(fn: unknown, test: (candidate: object) => b
  *
  * - `BaseContext#_currentContext`: the `Map` of a context's own values,
  *   which its `getValue` reads and its `setValue` copies into the child;
+ * - the API 1.x keeps its globals in one registry object under
+ *   `Symbol.for('opentelemetry.js.api.1')`, and every copy of the API reads
+ *   the registered context manager from its `context` field on each call
+ *   (test/otel/context-internals.test.ts pins this one);
  *
  * and of `@opentelemetry/instrumentation-http`: its `Server#emit` wrapper
  * (`incomingRequest`, shimmer-marked) runs every `'request'` event in a
  * context it makes for that request alone (from `ROOT_CONTEXT`, with the
  * request's SERVER span, or with tracing suppressed for an ignored one).
  */
+
+const API_REGISTRY = Symbol.for('opentelemetry.js.api.1');
+
+/** The API's registry of globals: the field the gates' probe swaps, and the manager `runInContext` remembers. */
+export interface ContextRegistry {
+  context?: ContextManager;
+}
+
+/** The registry of `@opentelemetry/api` 1.x globals, if a global was ever registered. */
+export function contextRegistry(): ContextRegistry | undefined {
+  const registry = (globalThis as Record<symbol, unknown>)[API_REGISTRY];
+  return typeof registry === 'object' && registry !== null ? registry : undefined;
+}
 
 /**
  * Context classes whose `getValue` was seen to read the `_currentContext`
