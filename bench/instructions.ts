@@ -3,10 +3,11 @@
  * request (bench/servers/request-path.cjs), and a request through the
  * gateway (bench/servers/gateway-server.ts, sent from this process one at a
  * time), counted in machine instructions instead of CPU time, under
- * valgrind's cachegrind. On a shared machine a
- * CPU time moves by 10-30 % from round to round; an instruction count does
- * not depend on what else the machine runs, so differences of a few
- * hundred instructions per request (a few tens of ns) show.
+ * valgrind's cachegrind. On a shared machine a CPU time moves by 10-30 %
+ * from round to round; an instruction count depends on what else the
+ * machine runs only through Node's own timers (which fire by wall-clock
+ * time), so differences of a few hundred instructions per request (a few
+ * tens of ns) show.
  *
  * What makes the count repeatable: node runs with `--predictable` (V8 on
  * one thread, no concurrent compilation or GC tasks),
