@@ -1,6 +1,7 @@
-import { context, type Context } from '@opentelemetry/api';
+import { type Context } from '@opentelemetry/api';
 import { runHook } from '../core/named-hooks';
 import { AFTER, BEFORE, PLUGIN, PLUGIN_ITERATOR, TIMING_GROUP, type Phase } from '../names/hooks';
+import { activeContext, withContext } from '../core/context-manager';
 
 /** Phases of the seed's hook table that the framework adapters enter and leave. */
 export type AdapterPhase =
@@ -23,13 +24,13 @@ export interface PhaseEntry {
 export class PhaseTrail {
   private readonly entries: PhaseEntry[] = [];
 
-  constructor(private readonly requestContext: Context = context.active()) {}
+  constructor(private readonly requestContext: Context = activeContext()) {}
 
   /** Enters `phase` (a plugin with its name and id) and returns its entry. */
   enter(phase: AdapterPhase, name?: string, id?: string): PhaseEntry {
     const entry: PhaseEntry = { phase };
     this.entries.push(entry);
-    context.with(this.requestContext, runHook, undefined, TIMING_GROUP, BEFORE[phase], name, id);
+    withContext(this.requestContext, runHook, undefined, TIMING_GROUP, BEFORE[phase], name, id);
     return entry;
   }
 
@@ -70,7 +71,7 @@ export class PhaseTrail {
   private leaveDownTo(index: number): void {
     while (this.entries.length > index) {
       const entry = this.entries.pop() as PhaseEntry;
-      context.with(this.requestContext, runHook, undefined, TIMING_GROUP, AFTER[entry.phase]);
+      withContext(this.requestContext, runHook, undefined, TIMING_GROUP, AFTER[entry.phase]);
     }
   }
 }

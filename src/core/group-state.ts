@@ -69,6 +69,18 @@ export const MAX_TRANSIENT_GROUPS = 256;
 /** Transient groups in the table. */
 let transientCount = 0;
 
+/** How many groups became permanent entries of the table so far (see {@link permanentGroupCount}). */
+let permanentCount = 0;
+
+/**
+ * How many groups have become permanent entries of the table: it changes
+ * whenever a lookup by name that found nothing (or a transient entry)
+ * could now find a permanent one. Permanent entries never leave the table.
+ */
+export function permanentGroupCount(): number {
+  return permanentCount;
+}
+
 /**
  * The state of `name`, created on first use. Any mention by the process
  * (hooks, hooked functions, listeners, `alwaysEnable`, `enableOnThisRequest`,
@@ -79,9 +91,11 @@ export function groupState(name: string): GroupState {
   if (state === undefined) {
     state = new GroupState(name);
     groups.set(name, state);
+    permanentCount++;
   } else if (state.transient) {
     state.transient = false;
     transientCount--;
+    permanentCount++;
   }
   return state;
 }

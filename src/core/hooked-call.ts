@@ -1,8 +1,8 @@
-import { context } from '@opentelemetry/api';
 import { isPromise } from 'node:util/types';
 import { runInCallFrame, type CallFrame } from './call-frame';
 import { reportHandlerFailure, reportRejection } from './report-failure';
 import type { AnyFunction, Handler, HookSite } from './hook-site';
+import { activeContext, withContext } from './context-manager';
 
 const apply = Reflect.apply;
 const construct = Reflect.construct;
@@ -23,7 +23,7 @@ interface HookedCall {
  * Handler failures are reported and never reach the caller.
  */
 export function runHookedCall(site: HookSite, thisArg: unknown, args: IArguments, newTarget: unknown): unknown {
-  const outer = context.active();
+  const outer = activeContext();
   const call: HookedCall = {
     site,
     frame: { context: outer, state: undefined },
@@ -32,7 +32,7 @@ export function runHookedCall(site: HookSite, thisArg: unknown, args: IArguments
   };
   runHandlers(call, 'before');
   if (call.frame.context === outer) return callOriginal(call, args, newTarget);
-  return context.with(call.frame.context, callOriginal, undefined, call, args, newTarget);
+  return withContext(call.frame.context, callOriginal, undefined, call, args, newTarget);
 }
 
 function callOriginal(call: HookedCall, args: IArguments, newTarget: unknown): unknown {
@@ -146,8 +146,8 @@ function runHandlers(call: HookedCall, phase: Phase, first?: unknown): void {
   const runAll = (): void => {
     for (let i = 0; i < handlers.length; i++) runOne(call, phase, handlers, i, args);
   };
-  if (context.active() === frame.context) runInCallFrame(frame, runAll);
-  else context.with(frame.context, runInCallFrame, undefined, frame, runAll);
+  if (activeContext() === frame.context) runInCallFrame(frame, runAll);
+  else withContext(frame.context, runInCallFrame, undefined, frame, runAll);
 }
 
 function runOne(call: HookedCall, phase: Phase, handlers: readonly Handler[], i: number, args: unknown[]): void {

@@ -1,4 +1,4 @@
-import { findGroup, groupState, type GroupState, type NamedHookHandler } from './group-state';
+import { findGroup, groupState, permanentGroupCount, type GroupState, type NamedHookHandler } from './group-state';
 import { reportHandlerFailure, reportRejection } from './report-failure';
 import { isActive } from './request-scope';
 import { checkFunction, checkGroupName } from './validate';
@@ -46,8 +46,10 @@ export function hooksMayRun(group: string): boolean {
   return state !== undefined && state.active !== 0;
 }
 
+type AnyHandler = (...args: unknown[]) => unknown;
+
 function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unknown {
-  const handler = state.namedHooks.get(name) as ((...a: unknown[]) => unknown) | undefined;
+  const handler = state.namedHooks.get(name) as AnyHandler | undefined;
   if (handler === undefined) return undefined;
   let returned: unknown;
   try {
@@ -56,10 +58,76 @@ function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unkn
     reportHandlerFailure(state.name, name, error);
     return undefined;
   }
-  // The caller gets the promise back and may await it; a rejection nobody awaits is reported, never unhandled.
+  return watched(state, name, returned);
+}
+
+/**
+ * What a handler returned, its rejection reported if it is a promise: the
+ * caller gets the promise back and may await it; a rejection nobody
+ * awaits is reported, never unhandled.
+ */
+function watched(state: GroupState, name: string, returned: unknown): unknown {
   // Only an object can be a thenable: a plain answer (auth's boolean, per request) allocates nothing here.
   if ((typeof returned === 'object' && returned !== null) || typeof returned === 'function') {
     reportRejection(returned, state.name, () => name);
   }
   return returned;
+}
+
+/**
+ * One named hook that its caller runs on every request (the server
+ * integration's auth and dispatch hooks): {@link runHook} and
+ * {@link hooksMayRun} for that group and name, without looking the group
+ * up by name on each call. It keeps the group's state once the group is a
+ * permanent entry of the table (which it then stays), and looks again
+ * only when a new group became permanent.
+ */
+export class NamedHookCaller {
+  private state: GroupState | undefined;
+  /** {@link permanentGroupCount} when the group was last looked up and not found. */
+  private missedAt = -1;
+
+  constructor(
+    readonly group: string,
+    readonly name: string,
+  ) {}
+
+  /**
+   * `runHook(group, name, first, second)`: the handler gets exactly these
+   * two arguments.
+   */
+  run(first?: unknown, second?: unknown): unknown {
+    const state = this.groupState();
+    if (state === undefined || state.active === 0 || !isActive(state)) return undefined;
+    const handler = state.namedHooks.get(this.name) as AnyHandler | undefined;
+    if (handler === undefined) return undefined;
+    let returned: unknown;
+    try {
+      returned = handler(first, second);
+    } catch (error) {
+      reportHandlerFailure(state.name, this.name, error);
+      return undefined;
+    }
+    return watched(state, this.name, returned);
+  }
+
+  /** `hooksMayRun(group)`. */
+  mayRun(): boolean {
+    const state = this.groupState();
+    return state !== undefined && state.active !== 0;
+  }
+
+  private groupState(): GroupState | undefined {
+    if (this.state !== undefined) return this.state;
+    const count = permanentGroupCount();
+    if (count === this.missedAt) return undefined;
+    const state = findGroup(this.group);
+    // A transient entry may leave the table, and has no hooks: not kept, and looked up again once it is permanent.
+    if (state === undefined || state.transient) {
+      this.missedAt = count;
+      return undefined;
+    }
+    this.state = state;
+    return state;
+  }
 }

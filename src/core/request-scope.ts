@@ -1,6 +1,6 @@
-import { context, createContextKey, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import { createContextKey, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { setValueInPlace } from '../patching/otel-internals';
-import { runInContext } from './context-manager';
+import { activeContext, runInContext } from './context-manager';
 import type { GroupState } from './group-state';
 
 /** The per-request state: groups enabled by `enableOnThisRequest`. */
@@ -81,7 +81,7 @@ const collector = new FinalizationRegistry<GroupState[]>((held) => {
 });
 
 function activeFrame(): ScopeFrame | undefined {
-  return context.active().getValue(FRAME_KEY) as ScopeFrame | undefined;
+  return activeContext().getValue(FRAME_KEY) as ScopeFrame | undefined;
 }
 
 /** True if `group` is enabled process-wide or in the active context. */
@@ -135,7 +135,7 @@ export function contextWithNewScope(
   owner?: unknown,
 ): { context: Context; scope: RequestScope } {
   const scope = newRequestScope(onFirstHold, owner);
-  return { context: contextWithScope(context.active(), scope), scope };
+  return { context: contextWithScope(activeContext(), scope), scope };
 }
 
 /**
@@ -198,7 +198,7 @@ export function endPreparing(outer: RequestScope | undefined): void {
 export function inPreparedScope<T>(fn: () => T): T {
   const scope = preparing;
   if (scope === undefined) return fn();
-  const active = context.active();
+  const active = activeContext();
   if (requestScopeOf(active) === scope) return fn();
   return runInContext(contextWithScope(active, scope), fn);
 }
@@ -266,5 +266,5 @@ export function runWithGroups<T>(groups: readonly GroupState[], fn: () => T): T 
   const held = [...overlay];
   for (const group of held) group.retain();
   collector.register(frame, held);
-  return runInContext(context.active().setValue(FRAME_KEY, frame), fn);
+  return runInContext(activeContext().setValue(FRAME_KEY, frame), fn);
 }

@@ -1,4 +1,4 @@
-import { context, type Context } from '@opentelemetry/api';
+import { type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { GroupState, NEVER_ENABLED } from '../core/group-state';
 import { copyFunctionProperties } from '../core/hook-chain';
@@ -7,6 +7,7 @@ import { isActive, withScopeFrameOf } from '../core/request-scope';
 import { createWrapper } from '../core/wrapper';
 import { dispatchingDebugScope } from '../server/http-server';
 import { withProbeContext } from './probe-context';
+import { activeContext, withContext } from '../core/context-manager';
 
 const apply = Reflect.apply;
 const construct = Reflect.construct;
@@ -93,12 +94,12 @@ export function gatePatch(
   const reachOriginal = function (this: unknown, ...args: unknown[]): unknown {
     const from = caller;
     if (from?.gate !== token) return call(original, this, args, new.target);
-    const active = context.active();
+    const active = activeContext();
     const into = from.suppressed ? from.context : withScopeFrameOf(active, from.context);
     if (into === active) return call(original, this, args, new.target);
     caller = undefined;
     try {
-      return context.with(into, call, undefined, original, this, args, new.target);
+      return withContext(into, call, undefined, original, this, args, new.target);
     } finally {
       caller = from;
     }
@@ -149,7 +150,7 @@ function runGated(gate: Gate, thisArg: unknown, args: IArguments, newTarget: unk
   const on = group.active !== 0 && isActiveForCall(group);
   const before = counter.patches;
   const outer = caller;
-  const active = context.active();
+  const active = activeContext();
   try {
     caller = { gate: gate.token, context: active, suppressed: !on };
     if (on) return call(gate.instrumented, thisArg, args, newTarget);

@@ -1,4 +1,5 @@
-import { context, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { activeContext, withContext } from '../core/context-manager';
 
 /**
  * Told about every span a dormant instrumentation starts: `started` returns
@@ -40,7 +41,7 @@ class ObservedTracer implements Tracer {
     const span = this.tracer.startSpan(name, options, ctx);
     const watching = observer;
     if (watching === undefined) return span;
-    const parent = options?.root === true ? context.active() : (ctx ?? context.active());
+    const parent = options?.root === true ? activeContext() : (ctx ?? activeContext());
     const ended = watching.started(span, name, parent);
     if (ended !== undefined) watchEnd(span, ended);
     return span;
@@ -60,9 +61,9 @@ class ObservedTracer implements Tracer {
   ): ReturnType<F> {
     const fn = rest[rest.length - 1] as F;
     const options = rest.length > 1 ? (rest[0] as SpanOptions) : undefined;
-    const parent = rest.length > 2 ? (rest[1] as Context) : context.active();
+    const parent = rest.length > 2 ? (rest[1] as Context) : activeContext();
     const span = this.startSpan(name, options, parent);
-    return context.with(trace.setSpan(parent, span), () => fn(span) as ReturnType<F>);
+    return withContext(trace.setSpan(parent, span), () => fn(span) as ReturnType<F>);
   }
 }
 

@@ -1,9 +1,9 @@
-import { context, type Context } from '@opentelemetry/api';
+import { type Context } from '@opentelemetry/api';
 import * as diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { runInContext } from '../core/context-manager';
-import { hooksMayRun, runHook } from '../core/named-hooks';
+import { activeContext, runInContext, withContext } from '../core/context-manager';
+import { NamedHookCaller, runHook } from '../core/named-hooks';
 import { reportHandlerFailure } from '../core/report-failure';
 import {
   beginPreparing,
@@ -30,6 +30,11 @@ import { trackListening } from './listening-servers';
 import { traceResponse } from './response-phases';
 
 const apply = Reflect.apply;
+
+/** The hooks every request runs, held rather than looked up by name per request. */
+const authHook = new NamedHookCaller(TIMING_AUTH_GROUP, AUTH_HOOK);
+const flagRulesHook = new NamedHookCaller(FLAG_RULES_GROUP, FLAG_RULES_HOOK);
+const dispatchHook = new NamedHookCaller(TIMING_GROUP, DISPATCH_HOOK);
 type Emit = Server['emit'];
 
 /** Where a scope whose response phases run is marked (its log phase ends it). */
@@ -60,6 +65,7 @@ export function wrapServerEmit(original: Emit): Emit {
   const beneath = wrappersBeneath(original);
   const emit = function emit(this: Server, event: string | symbol): boolean {
     if (event !== 'request') {
+      if (event === 'listening') noteOuterWrapper(this, emit);
       if (event === 'listening' || event === 'close') trackListening(this, event);
       // eslint-disable-next-line prefer-rest-params
       return apply(original, this, arguments) as boolean;
@@ -102,23 +108,48 @@ let preparedBase: Context | undefined;
 const REQUEST_START = 'http.server.request.start';
 const RESPONSE_FINISH = 'http.server.response.finish';
 let observing = false;
+/**
+ * Whether some server's `emit` was seen to run a wrapper outside ours (an
+ * instrumentation that may start the request's span before our wrapper
+ * runs): from then on the start of every request is observed.
+ */
+let outerWrapperSeen = false;
+let observingStart = false;
 
 /**
- * Subscribes to (or, with `false`, unsubscribes from) the start of every
- * HTTP request, where the server integration decides whether the request
- * is debugged before any instrumentation starts a span for it.
+ * Subscribes to (or, with `false`, unsubscribes from) the start of HTTP
+ * requests, where the server integration decides whether a request is
+ * debugged before any instrumentation starts a span for it, and to the
+ * finish of responses. The start is observed only once a server's `emit`
+ * runs a wrapper outside ours (see {@link noteOuterWrapper}): while ours is
+ * the outermost, it decides first anyway, and requests pay for no
+ * publication.
  */
 export function observeRequestStart(on: boolean): void {
   // Once: a second subscription would prepare every request twice.
-  if (on && !observing) {
-    diagnostics.subscribe(REQUEST_START, onRequestStart);
-    diagnostics.subscribe(RESPONSE_FINISH, onResponseFinish);
-  } else if (!on && observing) {
-    diagnostics.unsubscribe(REQUEST_START, onRequestStart);
-    diagnostics.unsubscribe(RESPONSE_FINISH, onResponseFinish);
-  }
+  if (on && !observing) diagnostics.subscribe(RESPONSE_FINISH, onResponseFinish);
+  else if (!on && observing) diagnostics.unsubscribe(RESPONSE_FINISH, onResponseFinish);
   observing = on;
+  observeStart(on && outerWrapperSeen);
   clearPrepared();
+}
+
+function observeStart(on: boolean): void {
+  if (on && !observingStart) diagnostics.subscribe(REQUEST_START, onRequestStart);
+  else if (!on && observingStart) diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+  observingStart = on;
+}
+
+/**
+ * Starts observing the start of requests if `server`'s `emit` runs a
+ * wrapper outside `ours`: checked when the server starts listening, and on
+ * each request in case a wrapper came later (that first request is then
+ * decided in our wrapper, after the outer one started).
+ */
+function noteOuterWrapper(server: Server, ours: Emit): void {
+  if (outerWrapperSeen || server.emit === ours) return;
+  outerWrapperSeen = true;
+  observeStart(observing);
 }
 
 function onRequestStart(message: unknown): void {
@@ -164,16 +195,16 @@ function prepareRequest(
   clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
   // Read only where our wrapper may ride (see madeForThisRequest): a context read is the dearest step here.
-  if (server === undefined || outermostMakesRequestContexts(server)) preparedBase = context.active();
+  if (server === undefined || outermostMakesRequestContexts(server)) preparedBase = activeContext();
   const scope = newRequestScope(endWithResponse, res);
   forgetResponseAtFinish(scope, res);
   // No context yet: the hooks enter the scope if they act on the request (inPreparedScope).
   const outer = beginPreparing(scope);
   let debugged: boolean;
   try {
-    const byClient = runHook(TIMING_AUTH_GROUP, AUTH_HOOK, req, res) === true;
+    const byClient = authHook.run(req, res) === true;
     // Flag rules (src/flags), after auth: a request the client debugs keeps its header output.
-    debugged = runHook(FLAG_RULES_GROUP, FLAG_RULES_HOOK, req, res) === true || byClient;
+    debugged = flagRulesHook.run(req, res) === true || byClient;
   } finally {
     endPreparing(outer);
   }
@@ -199,20 +230,22 @@ function endDispatch(scope: RequestScope): void {
  */
 function handleRequest(server: Server, self: Emit, original: Emit, beneath: Beneath, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
+  if (!outerWrapperSeen) noteOuterWrapper(server, self);
   // A request emitted without Node's parser (or with no subscriber) is prepared here.
   const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse, server);
   try {
     if (scope === undefined) return apply(original, server, args) as boolean;
-    const active = context.active();
+    const active = activeContext();
     if (beneath === 'nothing') {
       if (madeForThisRequest(server, self, active) && rideOnContext(active, scope)) {
         // No closure either, unless some request is debugged.
         if (!debugMayDispatch()) return apply(original, server, args) as boolean;
         return dispatch(args, scope, () => apply(original, server, args) as boolean);
       }
-      return runInContext(contextWithScope(active, scope), () =>
-        dispatch(args, scope, () => apply(original, server, args) as boolean),
-      );
+      const ctx = contextWithScope(active, scope);
+      // One closure, unless some request is debugged.
+      if (!debugMayDispatch()) return runInContext(ctx, () => apply(original, server, args) as boolean);
+      return runInContext(ctx, () => dispatch(args, scope, () => apply(original, server, args) as boolean));
     }
     if (beneath === 'request contexts') return dispatchBeneath(server, original, args, scope, active);
     return runInContext(contextWithScope(active, scope), () =>
@@ -340,7 +373,7 @@ function dispatchBeneath(
     // eslint-disable-next-line prefer-rest-params
     const listenerArgs = arguments;
     const call = (): boolean => dispatch(args, scope, () => callListeners(this, listeners, listenerArgs));
-    const active = context.active();
+    const active = activeContext();
     if (requestScopeOf(active) === scope) return call();
     // `outside` given: only per-request context makers run beneath us, so a context other than ours is this request's.
     if (outside !== undefined && active !== outside && active !== preparedBase && rideOnContext(active, scope)) {
@@ -377,9 +410,9 @@ function callListeners(server: Server, listeners: Listener | Listener[], args: I
  * phases run around the response.
  */
 function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): boolean {
-  const inner = debugMayDispatch() ? runHook(TIMING_GROUP, DISPATCH_HOOK, context.active()) : undefined;
+  const inner = debugMayDispatch() ? dispatchHook.run(activeContext()) : undefined;
   if (!isContext(inner)) return call();
-  return context.with(inner, () => {
+  return withContext(inner, () => {
     scope.data ??= new Map();
     scope.data.set(TRACED, true);
     traceResponse(args[2] as ServerResponse, scope);
@@ -395,7 +428,7 @@ function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): b
  * {@link dispatch} be skipped, and the active context go unread.
  */
 function debugMayDispatch(): boolean {
-  return hooksMayRun(TIMING_GROUP);
+  return dispatchHook.mayRun();
 }
 
 function isContext(value: unknown): value is Context {

@@ -1,10 +1,11 @@
-import { context, type Context } from '@opentelemetry/api';
+import { type Context } from '@opentelemetry/api';
 import type { ServerResponse } from 'node:http';
 import { runHook } from '../core/named-hooks';
 import { reportHandlerFailure } from '../core/report-failure';
 import { endScope, type RequestScope } from '../core/request-scope';
 import { AFTER, BEFORE, TIMING_GROUP } from '../names/hooks';
 import { headersIndex, writeHeadArgsWith, writeHeadArgsWithout } from './write-head-args';
+import { activeContext, withContext } from '../core/context-manager';
 
 const apply = Reflect.apply;
 
@@ -56,7 +57,7 @@ export function setResponseHeader(scope: RequestScope, res: ServerResponse, name
  * once the response is closed, after which the request scope ends.
  */
 export function traceResponse(res: ServerResponse, scope: RequestScope): void {
-  const requestContext = context.active();
+  const requestContext = activeContext();
   let headerDone = false;
   /** The names of the headers the header_filter hooks set or changed (known only when `writeHead` passes headers). */
   let filtered: string[] = [];
@@ -93,7 +94,7 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
     // A throw here would escape from an event listener and end the process
     // (a span processor that throws when the root span ends, say): report it.
     try {
-      context.with(requestContext, logPhase, undefined, res);
+      withContext(requestContext, logPhase, undefined, res);
     } catch (error) {
       reportHandlerFailure(TIMING_GROUP, 'log', error);
     } finally {
@@ -132,8 +133,8 @@ function argsToWrite(
  * far more than the check.
  */
 function inContext<A>(ctx: Context, fn: (arg: A) => void, arg: A): void {
-  if (context.active() === ctx) fn(arg);
-  else context.with(ctx, fn, undefined, arg);
+  if (activeContext() === ctx) fn(arg);
+  else withContext(ctx, fn, undefined, arg);
 }
 
 /** The response is over: the log phase is the request's last. */

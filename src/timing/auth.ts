@@ -1,4 +1,4 @@
-import { context, diag, propagation, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { diag, propagation, trace, type Attributes, type Context } from '@opentelemetry/api';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_HTTP_REQUEST_METHOD,
@@ -21,6 +21,7 @@ import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
 import type { TimingSettings } from './settings';
 import { tokenMatches } from '../token/debug-token';
+import { activeContext } from '../core/context-manager';
 
 /**
  * The `timing:auth` hook: decides whether a request is debugged. Removes
@@ -84,7 +85,7 @@ function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, r
 function acceptPropagatedGroups(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
   const scope = activeRequestScope();
   if (scope === undefined || scope.ended) return;
-  const active = context.active();
+  const active = activeContext();
   const extracted = propagation.extract(active, req.headers);
   const propagated = propagatedGroupsOf(extracted);
   if (propagated === undefined) return;
@@ -192,7 +193,7 @@ export function clientOf(settings: TimingSettings, req: IncomingMessage): string
 
 /** The active span if there is one (an HTTP server instrumentation's), else the incoming `traceparent`. */
 export function parentContext(headers: IncomingMessage['headers']): Context {
-  const active = context.active();
+  const active = activeContext();
   if (trace.getSpan(active) !== undefined) return active;
   return propagation.extract(active, headers);
 }

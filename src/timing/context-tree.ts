@@ -1,5 +1,4 @@
 import {
-  context,
   createContextKey,
   diag,
   isSpanContextValid,
@@ -12,10 +11,11 @@ import { now } from './clock';
 import type { RequestSpans } from './request-spans';
 import { setSpanAttribute } from './span-attributes';
 import { MAX_TREE_DEPTH, TimingInstance, TimingNode, type PropValue } from './timing-tree';
+import { activeContext } from '../core/context-manager';
 
 /** The context timing calls act in: the running hooked call's, else the active one. */
 export function handlerContext(): Context {
-  return currentCallFrame()?.context ?? context.active();
+  return currentCallFrame()?.context ?? activeContext();
 }
 
 const INSTANCE_KEY = createContextKey('dynamic-hooks timing context');

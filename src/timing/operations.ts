@@ -1,8 +1,9 @@
-import { context, type Attributes, type SpanKind } from '@opentelemetry/api';
+import { type Attributes, type SpanKind } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { currentCallFrame } from '../core/call-frame';
 import { activeDebugRequest, debugMayBeActive, debugRequestIn } from './debug-request';
 import type { TimingOperation } from './timing-operation';
+import { activeContext } from '../core/context-manager';
 
 export type { TimingOperation } from './timing-operation';
 
@@ -21,7 +22,7 @@ export function startOperation(
   kind?: SpanKind,
 ): TimingOperation | undefined {
   if (!debugMayBeActive()) return undefined;
-  const active = context.active();
+  const active = activeContext();
   const ctx = currentCallFrame()?.context ?? active;
   const debug = debugRequestIn(ctx);
   if (debug === undefined || isTracingSuppressed(active)) return undefined;
