@@ -64,6 +64,32 @@ describe('context manager', () => {
     expect(JSON.parse(out)).to.deep.equal({ warned: true });
   });
 
+  it('reads contexts from a manager registered after the first one was proven, not from the first', async () => {
+    const out = await runScript(`
+      const { context } = require('@opentelemetry/api');
+      const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+      class Counting extends AsyncLocalStorageContextManager {
+        calls = 0;
+        active() { this.calls++; return super.active(); }
+        with(...args) { this.calls++; return super.with(...args); }
+      }
+      const first = new Counting().enable();
+      context.setGlobalContextManager(first);
+      const { withRequestScope, isGroupEnabled, enableOnThisRequest } = require('./src');
+      withRequestScope(() => enableOnThisRequest('g'));
+      context.disable();
+      const second = new Counting().enable();
+      context.setGlobalContextManager(second);
+      const firstCalls = first.calls;
+      const inside = withRequestScope(() => {
+        enableOnThisRequest('g');
+        return isGroupEnabled('g');
+      });
+      console.log(JSON.stringify({ inside, firstUsedAgain: first.calls > firstCalls, secondUsed: second.calls > 0 }));
+    `);
+    expect(JSON.parse(out)).to.deep.equal({ inside: true, firstUsedAgain: false, secondUsed: true });
+  });
+
   it('works under the OpenTelemetry NodeSDK registered after the library was loaded', async () => {
     const out = await runScript(`
       const { withRequestScope, enableOnThisRequest, isGroupEnabled } = require('./src');

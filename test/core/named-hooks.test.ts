@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { alwaysEnable, enableOnThisRequest, hook, runHook, withRequestScope } from '../../src';
+import { findGroup, releaseIfUnused, transientGroupState, type GroupState } from '../../src/core/group-state';
+import { NamedHookCaller } from '../../src/core/named-hooks';
 import { DiagCapture } from '../helpers/diag-capture';
 
 let seq = 0;
@@ -77,5 +79,58 @@ describe('hook and runHook', () => {
     expect(() => hook('', 'n', () => 0)).to.throw(TypeError, /group/);
     expect(() => hook('g', '', () => 0)).to.throw(TypeError, /name/);
     expect(() => hook('g', 'n', 'not a function' as never)).to.throw(TypeError, /handler/);
+  });
+});
+
+describe('NamedHookCaller (the server integration per-request hooks)', () => {
+  it('finds a group that did not exist when the caller was made, once the process mentions it', () => {
+    const group = freshGroup();
+    const caller = new NamedHookCaller(group, 'h');
+    expect(caller.mayRun()).to.equal(false);
+    expect(caller.run(1, 2)).to.equal(undefined);
+    hook(group, 'h', (a: number, b: number) => a + b);
+    expect(caller.mayRun()).to.equal(false);
+    alwaysEnable(group);
+    expect(caller.mayRun()).to.equal(true);
+    expect(caller.run(1, 2)).to.equal(3);
+  });
+
+  it('keeps no transient entry: the group remote input made and dropped is found again once the process hooks it', () => {
+    const group = freshGroup();
+    const caller = new NamedHookCaller(group, 'h');
+    const transient = transientGroupState(group);
+    expect(transient?.transient).to.equal(true);
+    expect(caller.mayRun()).to.equal(false);
+    releaseIfUnused(transient as GroupState);
+    expect(findGroup(group)).to.equal(undefined);
+    hook(group, 'h', () => 'permanent');
+    alwaysEnable(group);
+    expect(caller.run()).to.equal('permanent');
+  });
+
+  it('runs only where the group is enabled, the current handler, and reports a failing one', () => {
+    const capture = new DiagCapture().install();
+    try {
+      const group = freshGroup();
+      const caller = new NamedHookCaller(group, 'h');
+      hook(group, 'h', () => 'first');
+      expect(withRequestScope(() => caller.run())).to.equal(undefined);
+      expect(
+        withRequestScope(() => {
+          enableOnThisRequest(group);
+          return caller.run();
+        }),
+      ).to.equal('first');
+      alwaysEnable(group);
+      hook(group, 'h', () => {
+        throw new Error('handler failed');
+      });
+      expect(caller.run()).to.equal(undefined);
+      expect(capture.warnings()[0]).to.match(
+        new RegExp(`^failed to run dynamic hook ${group}\\.h: Error: handler failed`),
+      );
+    } finally {
+      capture.uninstall();
+    }
   });
 });
