@@ -34,15 +34,87 @@ export function hasHeaderContaining(rawHeaders: readonly string[], lowerName: st
   return false;
 }
 
-/** Removes headers `lowerNames` from a message's parsed and raw headers, before the application reads them. */
+/**
+ * The value of the raw header `lowerName` (compared without case), as
+ * `message.headers` would give it, without building that object: a
+ * repeated header's values joined with `', '`, as Node joins a header it
+ * does not know; `undefined` if absent.
+ */
+export function rawHeaderValue(rawHeaders: readonly string[], lowerName: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length !== lowerName.length || !startsWithLower(name, lowerName)) continue;
+    value = value === undefined ? rawHeaders[i + 1] : `${value}, ${rawHeaders[i + 1]}`;
+  }
+  return value;
+}
+
+/**
+ * Removes headers `lowerNames` from a message's parsed and raw headers,
+ * before the application reads them. Node builds the parsed headers
+ * (`headers`, `headersDistinct`) from the raw ones on first read: those
+ * not built yet are left to be built without the removed headers, so no
+ * delete turns them into a slower dictionary.
+ */
 export function removeHeaders(message: IncomingMessage, lowerNames: readonly string[]): void {
-  const headers = message.headers;
+  const slots = parsedHeaderSlots(message);
+  if (slots.count === undefined) {
+    // A Node that does not say how many raw headers its getters read: build both now, from all of them.
+    Reflect.get(message, 'headers');
+    Reflect.get(message, 'headersDistinct');
+  }
+  const raw = message.rawHeaders;
+  let removed = 0;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (!isOneOf(raw[i], lowerNames)) continue;
+    raw.splice(i, 2);
+    removed += 2;
+  }
+  const own = message as unknown as Record<symbol, unknown>;
+  if (slots.count !== undefined && removed > 0) {
+    // Else a getter building later would read past the end of the shortened array, and throw.
+    const count = own[slots.count];
+    if (typeof count === 'number') own[slots.count] = Math.max(0, count - removed);
+  }
+  if (maybeBuilt(own, slots.count, slots.headers)) deleteNames(message.headers, lowerNames);
+  if (maybeBuilt(own, slots.count, slots.distinct)) deleteNames(message.headersDistinct, lowerNames);
+}
+
+/**
+ * Where Node keeps an `IncomingMessage`'s parsed headers and how many raw
+ * headers its getters read (`kHeaders`, `kHeadersDistinct`,
+ * `kHeadersCount`: its own symbol properties, found by description; the
+ * first two exist once built). Pinned for the Node that runs the tests by
+ * `test/server/raw-headers.test.ts`.
+ */
+interface ParsedHeaderSlots {
+  headers?: symbol;
+  distinct?: symbol;
+  count?: symbol;
+}
+
+function parsedHeaderSlots(message: IncomingMessage): ParsedHeaderSlots {
+  const slots: ParsedHeaderSlots = {};
+  for (const key of Object.getOwnPropertySymbols(message)) {
+    if (key.description === 'kHeaders') slots.headers = key;
+    else if (key.description === 'kHeadersDistinct') slots.distinct = key;
+    else if (key.description === 'kHeadersCount') slots.count = key;
+  }
+  return slots;
+}
+
+/** Whether parsed headers kept under `key` may exist: wherever Node does not tell (no count), they were built above. */
+function maybeBuilt(own: Record<symbol, unknown>, count: symbol | undefined, key: symbol | undefined): boolean {
+  if (count === undefined) return true;
+  if (key === undefined) return false;
+  const built = own[key];
+  return built !== null && built !== undefined;
+}
+
+function deleteNames(headers: object, lowerNames: readonly string[]): void {
   // Only those present: a delete turns the object into a slower dictionary.
   for (const name of lowerNames) if (Object.hasOwn(headers, name)) Reflect.deleteProperty(headers, name);
-  const raw = message.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
-    if (isOneOf(raw[i], lowerNames)) raw.splice(i, 2);
-  }
 }
 
 /** `lowerNames.includes(name.toLowerCase())`, without allocating for an ASCII name (all that Node's parser lets through). */
