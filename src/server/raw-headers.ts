@@ -112,7 +112,9 @@ function maybeBuilt(own: Record<symbol, unknown>, count: symbol | undefined, key
   return built !== null && built !== undefined;
 }
 
-function deleteNames(headers: object, lowerNames: readonly string[]): void {
+function deleteNames(headers: object | undefined, lowerNames: readonly string[]): void {
+  // A message of another kind (no headersDistinct) has nothing there to remove.
+  if (typeof headers !== 'object' || headers === null) return;
   // Only those present: a delete turns the object into a slower dictionary.
   for (const name of lowerNames) if (Object.hasOwn(headers, name)) Reflect.deleteProperty(headers, name);
 }

@@ -144,6 +144,12 @@ describe('removeHeaders', () => {
     expect(got.host).to.match(/^127\.0\.0\.1:\d+$/);
   });
 
+  it('removes them from a message of another kind, with plain headers and no Node internals', () => {
+    const message = { headers: { 'x-drop': '*', host: 'a' }, rawHeaders: ['X-Drop', '*', 'Host', 'a'] };
+    removeHeaders(message as never, ['x-drop']);
+    expect(message).to.deep.equal({ headers: { host: 'a' }, rawHeaders: ['Host', 'a'] });
+  });
+
   it('leaves a request without them as it was', async () => {
     const got = await send(['Host: a', 'X-Request-Debugger: kept', 'Accept: */*']);
     expect(got.raw).to.deep.equal(['Host', 'a', 'X-Request-Debugger', 'kept', 'Accept', '*/*', 'Connection', 'close']);
