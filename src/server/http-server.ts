@@ -65,7 +65,6 @@ export function wrapServerEmit(original: Emit): Emit {
   const beneath = wrappersBeneath(original);
   const emit = function emit(this: Server, event: string | symbol): boolean {
     if (event !== 'request') {
-      if (event === 'listening') noteOuterWrapper(this, emit);
       if (event === 'listening' || event === 'close') trackListening(this, event);
       // eslint-disable-next-line prefer-rest-params
       return apply(original, this, arguments) as boolean;
@@ -108,48 +107,30 @@ let preparedBase: Context | undefined;
 const REQUEST_START = 'http.server.request.start';
 const RESPONSE_FINISH = 'http.server.response.finish';
 let observing = false;
-/**
- * Whether some server's `emit` was seen to run a wrapper outside ours (an
- * instrumentation that may start the request's span before our wrapper
- * runs): from then on the start of every request is observed.
- */
-let outerWrapperSeen = false;
-let observingStart = false;
 
 /**
- * Subscribes to (or, with `false`, unsubscribes from) the start of HTTP
- * requests, where the server integration decides whether a request is
- * debugged before any instrumentation starts a span for it, and to the
- * finish of responses. The start is observed only once a server's `emit`
- * runs a wrapper outside ours (see {@link noteOuterWrapper}): while ours is
- * the outermost, it decides first anyway, and requests pay for no
- * publication.
+ * Subscribes to (or, with `false`, unsubscribes from) the start of every
+ * HTTP request, where the server integration decides whether the request
+ * is debugged before any instrumentation starts a span for it.
+ *
+ * Always, even while our `emit` wrapper is the outermost and would decide
+ * first anyway: preparing the request inside the wrapper instead saved
+ * ~180 instructions per request, but put the process in a mode that
+ * compiled code late and ran it unoptimised meanwhile, ~10,000
+ * instructions per request over 30,000 requests on Node 20 and 22 (bench
+ * `instructions`, setup (b); docs/benchmarks.md).
  */
 export function observeRequestStart(on: boolean): void {
   // Once: a second subscription would prepare every request twice.
-  if (on && !observing) diagnostics.subscribe(RESPONSE_FINISH, onResponseFinish);
-  else if (!on && observing) diagnostics.unsubscribe(RESPONSE_FINISH, onResponseFinish);
+  if (on && !observing) {
+    diagnostics.subscribe(REQUEST_START, onRequestStart);
+    diagnostics.subscribe(RESPONSE_FINISH, onResponseFinish);
+  } else if (!on && observing) {
+    diagnostics.unsubscribe(REQUEST_START, onRequestStart);
+    diagnostics.unsubscribe(RESPONSE_FINISH, onResponseFinish);
+  }
   observing = on;
-  observeStart(on && outerWrapperSeen);
   clearPrepared();
-}
-
-function observeStart(on: boolean): void {
-  if (on && !observingStart) diagnostics.subscribe(REQUEST_START, onRequestStart);
-  else if (!on && observingStart) diagnostics.unsubscribe(REQUEST_START, onRequestStart);
-  observingStart = on;
-}
-
-/**
- * Starts observing the start of requests if `server`'s `emit` runs a
- * wrapper outside `ours`: checked when the server starts listening, and on
- * each request in case a wrapper came later (that first request is then
- * decided in our wrapper, after the outer one started).
- */
-function noteOuterWrapper(server: Server, ours: Emit): void {
-  if (outerWrapperSeen || server.emit === ours) return;
-  outerWrapperSeen = true;
-  observeStart(observing);
 }
 
 function onRequestStart(message: unknown): void {
@@ -230,7 +211,6 @@ function endDispatch(scope: RequestScope): void {
  */
 function handleRequest(server: Server, self: Emit, original: Emit, beneath: Beneath, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
-  if (!outerWrapperSeen) noteOuterWrapper(server, self);
   // A request emitted without Node's parser (or with no subscriber) is prepared here.
   const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse, server);
   try {
