@@ -50,8 +50,9 @@ export function withContext<A extends unknown[], F extends (...args: A) => Retur
  * rest of this together.
  */
 export function runInContext<T>(ctx: Context, fn: () => T): T {
+  const proven = provenManager();
+  if (proven !== undefined) return proven.with(ctx, fn);
   const manager = contextRegistry()?.context;
-  if (manager !== undefined && manager === propagating) return manager.with(ctx, fn);
   return context.with(ctx, () => {
     if (context.active() === ctx) {
       // The root context is active under any manager: it proves nothing.

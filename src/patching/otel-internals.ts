@@ -58,9 +58,14 @@ export function wrapperChainIncludes(fn: unknown, test: (candidate: object) => b
 
 const API_REGISTRY = Symbol.for('opentelemetry.js.api.1');
 
-/** The API's registry of globals: the field the gates' probe swaps, and the manager `runInContext` remembers. */
+/**
+ * The API's registry of globals: the field the gates' probe swaps, the
+ * manager `runInContext` remembers, and whether a diag logger is
+ * registered (the timing module's default logger asks).
+ */
 export interface ContextRegistry {
   context?: ContextManager;
+  diag?: unknown;
 }
 
 /** The registry of `@opentelemetry/api` 1.x globals, if a global was ever registered. */

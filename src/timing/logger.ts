@@ -1,14 +1,12 @@
 import { diag } from '@opentelemetry/api';
+import { contextRegistry } from '../patching/otel-internals';
 
 /** Receives each line of request-debug log output. */
 export type RequestDebugLogger = (line: string) => void;
 
-const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
-
 /** True if the application registered an OpenTelemetry diag logger. */
 function hasDiagLogger(): boolean {
-  const registry = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[API_GLOBAL];
-  return registry?.diag !== undefined;
+  return contextRegistry()?.diag !== undefined;
 }
 
 /**
