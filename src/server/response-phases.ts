@@ -4,7 +4,7 @@ import { runHook } from '../core/named-hooks';
 import { reportHandlerFailure } from '../core/report-failure';
 import { endScope, type RequestScope } from '../core/request-scope';
 import { AFTER, BEFORE, TIMING_GROUP } from '../names/hooks';
-import { headersIndex, writeHeadArgsWith, writeHeadArgsWithout } from './write-head-args';
+import { headersIndex, writeHeadArgsAdding, writeHeadArgsWith, writeHeadArgsWithout } from './write-head-args';
 import { activeContext, withContext } from '../core/context-manager';
 
 const apply = Reflect.apply;
@@ -83,7 +83,7 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
     const args = arguments;
     const passesHeaders = headersIndex(args) >= 0;
     inContext(requestContext, headerFilter, passesHeaders);
-    return apply(writeHead, this, argsToWrite(this, pending, args, filtered, passesHeaders)) as ServerResponse;
+    return apply(writeHead, this, argsToWrite(pending, args, filtered, passesHeaders)) as ServerResponse;
   } as ServerResponse['writeHead'];
   const pending = new PendingHeader(wrapper);
   (scope.data ??= new Map()).set(PENDING_HEADER, pending);
@@ -104,13 +104,12 @@ export function traceResponse(res: ServerResponse, scope: RequestScope): void {
 }
 
 /**
- * The arguments to give the original `writeHead` of `res` for a call with
+ * The arguments to give the original `writeHead` for a call with
  * `args` (which `passesHeaders` or not): without the headers `filtered`
  * (the header_filter hooks' win), and with the header waiting for it, if
  * any (see {@link setResponseHeader}).
  */
 function argsToWrite(
-  res: ServerResponse,
   pending: PendingHeader,
   args: ArrayLike<unknown>,
   filtered: readonly string[],
@@ -121,9 +120,8 @@ function argsToWrite(
   pending.name = undefined;
   // No headers passed: none to filter either.
   if (!passesHeaders) return writeHeadArgsWith(args, name, pending.value);
-  // The call passes headers: ours replaces one of the same name among them, in the same pass as the hooks'.
-  res.setHeader(name, pending.value);
-  return writeHeadArgsWithout(args, [...filtered, name.toLowerCase()]);
+  // The call passes headers: ours goes among them, replacing one of the same name (see writeHeadArgsAdding).
+  return writeHeadArgsAdding(args, filtered, name, pending.value);
 }
 
 /**

@@ -201,6 +201,62 @@ describe('hardening: the output header', () => {
     }
   });
 
+  describe('headers passed to writeHead reach the client as they do undebugged', () => {
+    // Found by a hostile-input probe: ours was set with setHeader first, which
+    // made Node merge the passed headers through setHeader: an array of pairs
+    // threw (a crash in a plain server), repeated names kept only the last
+    // (Node 20), names differing in case merged.
+    const forms: [string, (res: http.ServerResponse) => void][] = [
+      [
+        'an array of pairs',
+        (res) =>
+          res.writeHead(200, [
+            ['Content-Type', 'text/plain'],
+            ['X-Kept', 'a'],
+          ]),
+      ],
+      [
+        'a flat array with repeated names (an upstream response passed on)',
+        (res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Kept', 'a']),
+      ],
+      ['an object with names differing only in case', (res) => res.writeHead(200, { 'X-Kept': 'a', 'x-kept': 'b' })],
+      ['a message and an array of pairs', (res) => res.writeHead(200, 'Fine', [['X-Kept', 'a']])],
+    ];
+    /** The header lines of a reply, without those that differ between two requests or are ours. */
+    const headerLines = (reply: http.IncomingMessage): string[] => {
+      const lines: string[] = [];
+      for (let i = 0; i < reply.rawHeaders.length; i += 2) {
+        const name = reply.rawHeaders[i];
+        if (!/^(date|connection|keep-alive|x-request-debug-output)$/i.test(name)) {
+          lines.push(`${name}: ${reply.rawHeaders[i + 1]}`);
+        }
+      }
+      return lines;
+    };
+    for (const [name, write] of forms) {
+      it(`${name}: the same header lines, plus ours`, async () => {
+        const server = http.createServer((_req, res) => {
+          write(res);
+          res.end('served');
+        });
+        const url = await listen(server);
+        try {
+          const plain = await get(url, {});
+          const debugged = await get(url, { 'X-Request-Debug': '*' });
+          expect(debugged.statusCode).to.equal(200);
+          expect(debugged.statusMessage).to.equal(plain.statusMessage);
+          expect(debugged.body).to.equal('served');
+          expect(headerLines(debugged)).to.deep.equal(headerLines(plain));
+          expect(headerLines(plain)).to.include('X-Kept: a');
+          expect(outputLines(plain)).to.deep.equal([]);
+          expectOurs(outputLines(debugged));
+        } finally {
+          await close(server);
+        }
+      });
+    }
+  });
+
   describe('a client-sent output header, echoed by the application', () => {
     const echo: http.RequestListener = (req, res) => {
       res.writeHead(200, { ...req.headers, 'x-kept': 'a' });
