@@ -26,6 +26,7 @@ import {
   TIMING_AUTH_GROUP,
   TIMING_GROUP,
 } from '../names/hooks';
+import { callListeners, isListeners } from './listener-calls';
 import { trackListening } from './listening-servers';
 import { traceResponse } from './response-phases';
 
@@ -320,8 +321,6 @@ function outermostMakesRequestContexts(server: Server): boolean {
 /** `emit` as servers inherit it: with it beneath our wrapper, no other wrapper runs between ours and the listeners. */
 const pristineEmit = EventEmitter.prototype.emit;
 
-type Listener = (...args: unknown[]) => unknown;
-
 /**
  * Dispatches through another instrumentation's `emit` wrapper that was
  * installed before ours (so runs inside ours). Such a wrapper may run the
@@ -348,11 +347,12 @@ function dispatchBeneath(
       dispatch(args, scope, () => apply(original, server, args) as boolean),
     );
   }
-  const trampoline = function (this: Server): boolean {
+  // What it returns, `emit` hands to its rejection capture (see callListeners).
+  const trampoline = function (this: Server): unknown {
     events.request = listeners;
     // eslint-disable-next-line prefer-rest-params
     const listenerArgs = arguments;
-    const call = (): boolean => dispatch(args, scope, () => callListeners(this, listeners, listenerArgs));
+    const call = (): unknown => dispatch(args, scope, () => callListeners(this, 'request', listeners, listenerArgs));
     const active = activeContext();
     if (requestScopeOf(active) === scope) return call();
     // `outside` given: only per-request context makers run beneath us, so a context other than ours is this request's.
@@ -369,27 +369,13 @@ function dispatchBeneath(
   }
 }
 
-function isListeners(value: unknown): value is Listener | Listener[] {
-  return typeof value === 'function' || (Array.isArray(value) && value.every((item) => typeof item === 'function'));
-}
-
-/** Calls `'request'` listeners as `EventEmitter#emit` does. */
-function callListeners(server: Server, listeners: Listener | Listener[], args: IArguments): boolean {
-  if (typeof listeners === 'function') {
-    apply(listeners, server, args);
-    return true;
-  }
-  for (const listener of [...listeners]) apply(listener, server, args);
-  return true;
-}
-
 /**
  * Runs the request's listeners (`call`). When the `dispatch` hook gives
  * them a context of their own (the timing module's, for a debugged
  * request), they run in it, after the rewrite phase, and the response
  * phases run around the response.
  */
-function dispatch(args: IArguments, scope: RequestScope, call: () => boolean): boolean {
+function dispatch<T>(args: IArguments, scope: RequestScope, call: () => T): T {
   const inner = debugMayDispatch() ? dispatchHook.run(activeContext()) : undefined;
   if (!isContext(inner)) return call();
   return withContext(inner, () => {
