@@ -38,11 +38,17 @@ export function hasHeaderContaining(rawHeaders: readonly string[], lowerName: st
  * The value of the raw header `lowerName` (compared without case), as
  * `message.headers` would give it, without building that object: a
  * repeated header's values joined with `', '`, as Node joins a header it
- * does not know; `undefined` if absent.
+ * does not know; `undefined` if absent. Only the first `limit` entries
+ * are read: give it {@link parsedHeaderCount} to read what Node parsed.
  */
-export function rawHeaderValue(rawHeaders: readonly string[], lowerName: string): string | undefined {
+export function rawHeaderValue(
+  rawHeaders: readonly string[],
+  lowerName: string,
+  limit = rawHeaders.length,
+): string | undefined {
   let value: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
+  const end = Math.min(limit, rawHeaders.length);
+  for (let i = 0; i < end; i += 2) {
     const name = rawHeaders[i];
     if (name.length !== lowerName.length || !startsWithLower(name, lowerName)) continue;
     value = value === undefined ? rawHeaders[i + 1] : `${value}, ${rawHeaders[i + 1]}`;
@@ -64,21 +70,35 @@ export function removeHeaders(message: IncomingMessage, lowerNames: readonly str
     Reflect.get(message, 'headers');
     Reflect.get(message, 'headersDistinct');
   }
+  const own = message as unknown as Record<symbol, unknown>;
+  const count = slots.count === undefined ? undefined : own[slots.count];
+  const parsed = typeof count === 'number' ? count : Infinity;
   const raw = message.rawHeaders;
-  let removed = 0;
+  // Of those Node's getters read (past its maxHeadersCount it keeps raw headers that they do not).
+  let removedParsed = 0;
   for (let i = raw.length - 2; i >= 0; i -= 2) {
     if (!isOneOf(raw[i], lowerNames)) continue;
     raw.splice(i, 2);
-    removed += 2;
+    if (i < parsed) removedParsed += 2;
   }
-  const own = message as unknown as Record<symbol, unknown>;
-  if (slots.count !== undefined && removed > 0) {
-    // Else a getter building later would read past the end of the shortened array, and throw.
-    const count = own[slots.count];
-    if (typeof count === 'number') own[slots.count] = Math.max(0, count - removed);
+  if (slots.count !== undefined && typeof count === 'number' && removedParsed > 0) {
+    // Else a getter building later would read past the end of the shortened array and throw, or skip the last headers.
+    own[slots.count] = Math.max(0, count - removedParsed);
   }
   if (maybeBuilt(own, slots.count, slots.headers)) deleteNames(message.headers, lowerNames);
   if (maybeBuilt(own, slots.count, slots.distinct)) deleteNames(message.headersDistinct, lowerNames);
+}
+
+/**
+ * How many entries of `message.rawHeaders` Node's parsed headers are
+ * built from: past its `maxHeadersCount`, Node keeps raw headers that
+ * `headers` and `headersDistinct` leave out. All of them on a Node (or a
+ * message) that does not say.
+ */
+export function parsedHeaderCount(message: IncomingMessage): number {
+  const slots = parsedHeaderSlots(message);
+  const count = slots.count === undefined ? undefined : (message as unknown as Record<symbol, unknown>)[slots.count];
+  return typeof count === 'number' ? Math.min(count, message.rawHeaders.length) : message.rawHeaders.length;
 }
 
 /**

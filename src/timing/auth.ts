@@ -15,7 +15,7 @@ import { activeRequestScope, inPreparedScope, type RequestScope } from '../core/
 import { enableDebugOtelGroups } from '../otel/debug-groups';
 import { mayCarrySignedGroups, propagatedGroupsOf } from '../propagation/propagated-groups';
 import { TIMING_GROUP } from '../names/hooks';
-import { hasHeaderWithPrefix, rawHeaderValue, removeHeaders } from '../server/raw-headers';
+import { hasHeaderWithPrefix, parsedHeaderCount, rawHeaderValue, removeHeaders } from '../server/raw-headers';
 import { setResponseHeader } from '../server/response-phases';
 import { isLoopback } from './client-address';
 import { attachDebugRequest, DebugRequest, debugRequestOfScope } from './debug-request';
@@ -54,10 +54,12 @@ export function authorizeRequest(settings: TimingSettings, req: IncomingMessage,
 function authorizeDebugHeaders(settings: TimingSettings, req: IncomingMessage, res: ServerResponse): void {
   const names = settings.headers;
   // From the raw headers, removed before the parsed ones are built: deleting from those makes them a slower dictionary.
+  // Only those Node parsed: past its maxHeadersCount, a header counts for nothing, as the application sees it.
   const raw = req.rawHeaders;
-  const value = rawHeaderValue(raw, names.request);
-  const token = rawHeaderValue(raw, names.token);
-  const log = rawHeaderValue(raw, names.log);
+  const parsed = parsedHeaderCount(req);
+  const value = rawHeaderValue(raw, names.request, parsed);
+  const token = rawHeaderValue(raw, names.token, parsed);
+  const log = rawHeaderValue(raw, names.log, parsed);
   // The output header too: an application that echoes request headers must not pass a client's off as ours.
   removeHeaders(req, [names.request, names.token, names.log, names.output.toLowerCase()]);
   if (value !== '*') return;

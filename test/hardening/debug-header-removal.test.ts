@@ -72,4 +72,45 @@ describe('hardening: removing the debug headers', function () {
       expect(answers[2].distinct).to.include('x-other');
     });
   }
+
+  // Past Node's maxHeadersCount (1,000 headers by default) the parsed
+  // headers leave raw headers out: a debug header there counted (the request
+  // was debugged) and its removal lowered Node's count, so the application
+  // lost its last headers within the limit.
+  it('ignores debug headers past the headers Node parsed, and keeps every header it parsed', async () => {
+    const answer = JSON.parse(
+      await runScript(`
+        const { BasicTracerProvider } = require('@opentelemetry/sdk-trace-base');
+        const lib = require('./src');
+        new lib.TimingInstrumentation().setTracerProvider(new BasicTracerProvider());
+        const http = require('node:http');
+        const net = require('node:net');
+        let seen;
+        const server = http.createServer((req, res) => {
+          seen = { parsed: Object.keys(req.headers), distinct: Object.keys(req.headersDistinct) };
+          res.end('ok');
+        });
+        server.listen(0, '127.0.0.1', () => {
+          const lines = ['Host: a'];
+          for (let i = 0; i < 999; i++) lines.push('X-H' + i + ': v');
+          lines.push('X-Request-Debug: *', 'Connection: close');
+          let reply = '';
+          const socket = net.connect(server.address().port, '127.0.0.1', () => {
+            socket.write('GET / HTTP/1.1\\r\\n' + lines.join('\\r\\n') + '\\r\\n\\r\\n');
+          });
+          socket.on('data', (chunk) => (reply += chunk));
+          socket.on('close', () => {
+            console.log(JSON.stringify({ ...seen, debugged: /x-request-debug-output/i.test(reply) }));
+            server.close();
+          });
+          setTimeout(() => socket.end(), 1000).unref();
+        });
+      `),
+    ) as { parsed: string[]; distinct: string[]; debugged: boolean };
+    expect(answer.debugged).to.equal(false);
+    for (const names of [answer.parsed, answer.distinct]) {
+      expect(names).to.have.length(1000);
+      expect(names).to.include('x-h998');
+    }
+  });
 });
