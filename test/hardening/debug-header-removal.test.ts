@@ -73,11 +73,12 @@ describe('hardening: removing the debug headers', function () {
     });
   }
 
-  // Past Node's maxHeadersCount (1,000 headers by default) the parsed
-  // headers leave raw headers out: a debug header there counted (the request
-  // was debugged) and its removal lowered Node's count, so the application
-  // lost its last headers within the limit.
-  it('ignores debug headers past the headers Node parsed, and keeps every header it parsed', async () => {
+  // Past the server's maxHeadersCount (1,000 headers by default), Node 20's
+  // parsed headers leave raw headers out: a debug header there counted (the
+  // request was debugged) and its removal lowered Node's count, so the
+  // application lost its last headers within the limit. Node 22 and later
+  // refuse such a request themselves (431), before any code of ours.
+  it('ignores debug headers past the headers Node parsed, and keeps every header it parsed (Node 20)', async () => {
     const answer = JSON.parse(
       await runScript(`
         const { BasicTracerProvider } = require('@opentelemetry/sdk-trace-base');
@@ -90,9 +91,10 @@ describe('hardening: removing the debug headers', function () {
           seen = { parsed: Object.keys(req.headers), distinct: Object.keys(req.headersDistinct) };
           res.end('ok');
         });
+        server.maxHeadersCount = 10;
         server.listen(0, '127.0.0.1', () => {
           const lines = ['Host: a'];
-          for (let i = 0; i < 999; i++) lines.push('X-H' + i + ': v');
+          for (let i = 0; i < 9; i++) lines.push('X-H' + i + ': v');
           lines.push('X-Request-Debug: *', 'Connection: close');
           let reply = '';
           const socket = net.connect(server.address().port, '127.0.0.1', () => {
@@ -100,17 +102,23 @@ describe('hardening: removing the debug headers', function () {
           });
           socket.on('data', (chunk) => (reply += chunk));
           socket.on('close', () => {
-            console.log(JSON.stringify({ ...seen, debugged: /x-request-debug-output/i.test(reply) }));
+            const status = Number(reply.split(' ')[1]);
+            console.log(JSON.stringify({ status, seen, debugged: /x-request-debug-output/i.test(reply) }));
             server.close();
           });
           setTimeout(() => socket.end(), 1000).unref();
         });
       `),
-    ) as { parsed: string[]; distinct: string[]; debugged: boolean };
+    ) as { status: number; seen?: { parsed: string[]; distinct: string[] }; debugged: boolean };
     expect(answer.debugged).to.equal(false);
-    for (const names of [answer.parsed, answer.distinct]) {
-      expect(names).to.have.length(1000);
-      expect(names).to.include('x-h998');
+    if (answer.status === 431) {
+      expect(answer.seen, 'refused before the handler').to.equal(undefined);
+      return;
+    }
+    expect(answer.status).to.equal(200);
+    for (const names of [answer.seen?.parsed, answer.seen?.distinct]) {
+      expect(names).to.have.length(10);
+      expect(names).to.include('x-h8');
     }
   });
 });
