@@ -71,8 +71,8 @@ export function removeHeaders(message: IncomingMessage, lowerNames: readonly str
     Reflect.get(message, 'headersDistinct');
   }
   const own = message as unknown as Record<symbol, unknown>;
-  const count = slots.count === undefined ? undefined : own[slots.count];
-  const parsed = typeof count === 'number' ? count : Infinity;
+  const count = countIn(message, slots);
+  const parsed = count ?? Infinity;
   const raw = message.rawHeaders;
   // Of those Node's getters read (past its maxHeadersCount it keeps raw headers that they do not).
   let removedParsed = 0;
@@ -81,7 +81,7 @@ export function removeHeaders(message: IncomingMessage, lowerNames: readonly str
     raw.splice(i, 2);
     if (i < parsed) removedParsed += 2;
   }
-  if (slots.count !== undefined && typeof count === 'number' && removedParsed > 0) {
+  if (slots.count !== undefined && count !== undefined && removedParsed > 0) {
     // Else a getter building later would read past the end of the shortened array and throw, or skip the last headers.
     own[slots.count] = Math.max(0, count - removedParsed);
   }
@@ -96,9 +96,14 @@ export function removeHeaders(message: IncomingMessage, lowerNames: readonly str
  * message) that does not say.
  */
 export function parsedHeaderCount(message: IncomingMessage): number {
-  const slots = parsedHeaderSlots(message);
+  const count = countIn(message, parsedHeaderSlots(message));
+  return Math.min(count ?? Infinity, message.rawHeaders.length);
+}
+
+/** Node's count of the raw header entries its getters read, if it keeps one. */
+function countIn(message: IncomingMessage, slots: ParsedHeaderSlots): number | undefined {
   const count = slots.count === undefined ? undefined : (message as unknown as Record<symbol, unknown>)[slots.count];
-  return typeof count === 'number' ? Math.min(count, message.rawHeaders.length) : message.rawHeaders.length;
+  return typeof count === 'number' ? count : undefined;
 }
 
 /**
