@@ -19,15 +19,19 @@
  * randomisation (`setarch -R`); nothing in the SDK runs on a wall-clock
  * schedule (span and metric exports by size only, no resource detection
  * in the background), since valgrind's slowdown moves such work among the
- * requests. Each setup runs twice, with two request counts: the
- * difference, divided by the difference in requests, is the cost of one
- * request with start-up, loading and most compilation left out. That is
- * done three times (BENCH_INSTRUCTIONS_RUNS) and the median reported with
- * the range: the setups without spans repeat to within a few
- * instructions, the ones that record a span per request (d, f) only to
- * within about 1 %, as some collections still fall differently. The
- * gateway's counts come in two modes about a third apart (2026-12-03,
- * Node 20 and 24), each repeating within 0.02 %: read the range column.
+ * requests. In the hello part each setup runs twice, with two request
+ * counts: the difference, divided by the difference in requests, is the
+ * cost of one request with start-up, loading and most compilation left
+ * out. The servers part counts only the requests after a warm-up, under
+ * callgrind (see countServer): the gateway's compilations go on for hundreds of
+ * requests, and one landing in one run of a pair and not the other made
+ * its counts come in two "modes" a third apart. Each is done three times
+ * (BENCH_INSTRUCTIONS_RUNS) and the median reported with the range: the
+ * setups without spans repeat to within a few instructions, the ones that
+ * record a span per request (d, f) only to within about 1 %, as some
+ * collections still fall differently. The servers part repeats within
+ * 0.2 % on Node 20; on Node 22 and 24 single runs still swung by up to 15 %
+ * between setups (2026-12-04): compilation goes on past the warm-up there.
  *
  * Instructions are not time: a cache miss or a mispredicted branch costs
  * more than an add. And these flags change the GC (a young generation
@@ -37,10 +41,11 @@
  * BENCH_NODE runs it on another node binary.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Suite } from './harness';
@@ -60,14 +65,24 @@ const SETUPS = [
   { label: "(h) OTel auto-instrumentations' default set, dormant", mode: 'otel-all-dormant' },
 ] as const;
 
+const HELLO_SERVER = join(__dirname, 'servers', 'hello-server.cjs');
+
 /**
- * The gateway setups (bench/servers/gateway-server.ts): issue 14's figure,
- * OpenTelemetry's default set dormant against no OpenTelemetry at all.
+ * The servers counted over a real socket (see countServer): issue 14's
+ * figure, OpenTelemetry's default set dormant against no OpenTelemetry at
+ * all, in the hello-world server (bench/servers/hello-server.cjs) and the
+ * gateway (bench/servers/gateway-server.ts).
  */
-const GATEWAY_SETUPS = [
-  { label: '(a) gateway, no OpenTelemetry', setup: 'plain' },
-  { label: '(e0) the default set built then disabled, NodeSDK without it', setup: 'otel-all-disabled' },
-  { label: "(e'') the default set dormant", setup: 'otel-all-dormant' },
+const SERVER_SETUPS = [
+  { label: '(a) hello world, no OpenTelemetry', args: [HELLO_SERVER, 'plain'] },
+  { label: '(s) hello world, a NodeSDK, no instrumentation', args: [HELLO_SERVER, 'sdk'] },
+  { label: '(h) hello world, the default set dormant', args: [HELLO_SERVER, 'otel-all-dormant'] },
+  { label: '(a) gateway, no OpenTelemetry', args: gatewayArgs('plain') },
+  {
+    label: '(e0) gateway, the default set built then disabled, NodeSDK without it',
+    args: gatewayArgs('otel-all-disabled'),
+  },
+  { label: "(e'') gateway, the default set dormant", args: gatewayArgs('otel-all-dormant') },
 ] as const;
 
 /** What one process counted: its instructions, and the requests it made. */
@@ -85,19 +100,24 @@ function hasValgrind(): boolean {
   }
 }
 
-/** `setarch` and its arguments that run `nodeArgs` under cachegrind, node in its repeatable mode (see the file's comment). */
-function countedCommand(nodeArgs: readonly string[], name: string): string[] {
+/**
+ * `setarch` and its arguments that run `nodeArgs` under cachegrind (or,
+ * given `callgrindFile`, under callgrind writing there), node in its
+ * repeatable mode (see the file's comment).
+ */
+function countedCommand(nodeArgs: readonly string[], name: string, callgrindFile?: string): string[] {
   // BENCH_INSTRUCTIONS_OUT=<dir> keeps each run's counts by function, for cg_annotate and cg_diff.
   const out = process.env.BENCH_INSTRUCTIONS_OUT;
   const file = out === undefined || out === '' ? '/dev/null' : join(out, `${name}.%p.cachegrind`);
+  const tool =
+    callgrindFile === undefined
+      ? ['--tool=cachegrind', '--cache-sim=no', '--branch-sim=no', `--cachegrind-out-file=${file}`]
+      : ['--tool=callgrind', `--callgrind-out-file=${callgrindFile}`];
   return [
     process.arch === 'x64' ? 'x86_64' : process.arch,
     '-R',
     'valgrind',
-    '--tool=cachegrind',
-    '--cache-sim=no',
-    '--branch-sim=no',
-    `--cachegrind-out-file=${file}`,
+    ...tool,
     serverNode(),
     '--predictable',
     '--predictable-gc-schedule',
@@ -144,35 +164,55 @@ async function count(mode: string, requestsPerLoop: number): Promise<Count> {
 }
 
 /**
- * The gateway (bench/servers/gateway-server.ts, the library from dist/)
- * in `setup`, counted while this process sends it `requests` requests one
- * after the other on one keep-alive connection; its upstream runs in a
- * process of its own, not counted.
+ * A server (`nodeArgs`: bench/servers/hello-server.cjs or
+ * gateway-server.ts, the library from dist/) under callgrind, while this
+ * process sends it requests one after the other on one keep-alive
+ * connection: `warmUp` of them, then the counters are zeroed
+ * (`callgrind_control -z`), then `requests` more, counted alone
+ * (`callgrind_control -d`). The gateway's upstream runs in a process of
+ * its own, not counted. A count of whole runs, as the hello part makes,
+ * put V8's compilations of the gateway's first few hundred requests (one
+ * of about 140 M instructions, a few hundred thousand per request) in one
+ * run of a pair or the other: two "modes" a third apart.
  */
-async function countGateway(setup: string, requests: number): Promise<Count> {
-  const child = spawn('setarch', countedCommand(gatewayArgs(setup), `gateway-${setup}.${String(requests)}`), {
+async function countServer(nodeArgs: readonly string[], warmUp: number, requests: number): Promise<Count> {
+  const setup = nodeArgs.slice(-2).join(' ');
+  const out = process.env.BENCH_INSTRUCTIONS_OUT;
+  const dir = out === undefined || out === '' ? mkdtempSync(join(tmpdir(), 'server-counts-')) : out;
+  const file = join(dir, `server-${String(process.hrtime.bigint())}.callgrind`);
+  const child = spawn('setarch', countedCommand(nodeArgs, 'server', file), {
     env: countedEnv({}),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(child, 'exit');
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', () => reject(new Error(`gateway ${setup} exited: ${stderr}`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /^ready (\S+)$/.exec(line);
-      if (match !== null) resolve(match[1]);
-    });
-  });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    for (let i = 0; i < requests; i++) await httpGet(url, agent);
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', () => reject(new Error(`${setup} exited: ${stderr}`)));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const match = /^ready (\S+)$/.exec(line);
+        if (match !== null) resolve(match[1]);
+      });
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < warmUp; i++) await httpGet(url, agent);
+      await run('callgrind_control', ['-z', String(child.pid)]);
+      for (let i = 0; i < requests; i++) await httpGet(url, agent);
+      await run('callgrind_control', ['-d', String(child.pid)]);
+    } finally {
+      agent.destroy();
+    }
+    const dumped = readFileSync(`${file}.1`, 'utf8');
+    const summary = /^summary: (\d+)$/m.exec(dumped);
+    if (summary === null) throw new Error(`${setup}: no summary in the dump of ${file}`);
+    return { instructions: Number(summary[1]), requests };
   } finally {
-    agent.destroy();
+    child.kill('SIGTERM');
+    await exited;
+    if (dir !== out) rmSync(dir, { recursive: true, force: true });
   }
-  child.kill('SIGTERM');
-  await exited;
-  return { instructions: instructionsIn(stderr, `gateway ${setup}`), requests };
 }
 
 /** Instructions of one request: the difference of two runs that differ only in their number of requests. */
@@ -203,14 +243,14 @@ async function runInstructionsSuite(): Promise<void> {
   }
   const runs = Number(process.env.BENCH_INSTRUCTIONS_RUNS ?? 3);
   console.log(
-    `cachegrind, node --predictable (see bench/instructions.ts), node ${serverNodeVersion()}; per setup, ` +
-      `(count of a run with 3n requests - count of one with n) / 2n, median of ${String(runs)} ` +
+    `valgrind, node --predictable (see bench/instructions.ts), node ${serverNodeVersion()}; per setup, ` +
+      `median of ${String(runs)} ` +
       "(BENCH_INSTRUCTIONS_RUNS); the machine's load changes only what Node's own timers do. BENCH_INSTRUCTIONS_PART=hello " +
-      'or gateway runs one part.',
+      'or servers runs one part.',
   );
   const part = process.env.BENCH_INSTRUCTIONS_PART;
-  if (part !== 'gateway') await helloPart(runs);
-  if (part !== 'hello') await gatewayPart(runs);
+  if (part !== 'servers') await helloPart(runs);
+  if (part !== 'hello') await serverPart(runs);
 }
 
 /** Medians of `runs` per-request counts of each setup, and each setup's counts. */
@@ -252,8 +292,9 @@ function signed(value: number): string {
 async function helloPart(runs: number): Promise<void> {
   const small = Number(process.env.BENCH_INSTRUCTIONS_REQUESTS ?? 2000);
   console.log(
-    `\nA hello-world request without its socket (bench/servers/request-path.cjs), n = ${String(small)} x 8.2 ` +
-      '(BENCH_INSTRUCTIONS_REQUESTS sets the first factor):',
+    `\nA hello-world request without its socket (bench/servers/request-path.cjs), n = ${String(small)} x 7.2 ` +
+      '(BENCH_INSTRUCTIONS_REQUESTS sets the first factor); (count of a run with 3n requests - count of one ' +
+      'with n) / 2n, under cachegrind:',
   );
   const { medians, counts } = await countSetups(
     SETUPS.map((setup) => (size: number) => count(setup.mode, size)),
@@ -272,24 +313,34 @@ async function helloPart(runs: number): Promise<void> {
   );
 }
 
-async function gatewayPart(runs: number): Promise<void> {
-  const small = Number(process.env.BENCH_INSTRUCTIONS_GATEWAY_REQUESTS ?? 200);
+async function serverPart(runs: number): Promise<void> {
+  const warmUp = Number(process.env.BENCH_INSTRUCTIONS_SERVER_WARMUP ?? 1000);
+  const requests = Number(process.env.BENCH_INSTRUCTIONS_SERVER_REQUESTS ?? 1000);
   console.log(
-    `\nThe gateway (examples/gateway, the library from dist/) proxying to a hello world in a process of its own, ` +
-      `sent one request at a time on one keep-alive connection; n = ${String(small)} ` +
-      '(BENCH_INSTRUCTIONS_GATEWAY_REQUESTS):',
+    '\nReal servers over a socket: the hello world, and the gateway (examples/gateway, the library from dist/) ' +
+      'proxying to a hello world in a process of its own; requests sent one at a time on one keep-alive ' +
+      `connection; under callgrind, ${String(requests)} requests counted after ${String(warmUp)} ` +
+      '(BENCH_INSTRUCTIONS_SERVER_REQUESTS, BENCH_INSTRUCTIONS_SERVER_WARMUP):',
   );
-  const { medians, counts } = await countSetups(
-    GATEWAY_SETUPS.map((each) => (size: number) => countGateway(each.setup, size)),
-    small,
-    runs,
+  const jobs = SERVER_SETUPS.flatMap((each) =>
+    Array.from({ length: runs }, () => async () => {
+      const counted = await countServer(each.args, warmUp, requests);
+      return counted.instructions / counted.requests;
+    }),
   );
+  const counted = await inParallel(jobs, Math.max(1, availableParallelism()));
+  const counts = SERVER_SETUPS.map((_, i) => counted.slice(i * runs, (i + 1) * runs));
+  const medians = counts.map(median);
   printCounts(
-    GATEWAY_SETUPS.map((each) => each.label),
+    SERVER_SETUPS.map((each) => each.label),
     medians,
     counts,
   );
-  console.log(`(e'') over (e0): ${signed(medians[2] - medians[1])}`);
+  const ratio = (i: number, base: number): string => (medians[base] / medians[i]).toFixed(3);
+  console.log(
+    `hello world: (h) over (a) ${signed(medians[2] - medians[0])} (${ratio(2, 0)}), over (s) ${signed(medians[2] - medians[1])}; ` +
+      `gateway: (e'') over (a) ${signed(medians[5] - medians[3])} (${ratio(5, 3)}), over (e0) ${signed(medians[5] - medians[4])}`,
+  );
 }
 
 export const instructionsSuite: Suite = { name: 'instructions', run: runInstructionsSuite };
