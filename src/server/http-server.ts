@@ -100,10 +100,18 @@ let preparedScope: RequestScope | undefined;
 /**
  * The context active when the request was prepared (its connection's):
  * never one to ride on. Read only when the server's outermost `emit`
- * makes a context per request; otherwise undefined, and our wrapper
- * does not ride.
+ * makes a context per request, and only while that wrapper is still
+ * being checked (see {@link checksLeft}); {@link TRUSTED} once it has
+ * been; otherwise undefined, and our wrapper does not ride.
  */
-let preparedBase: Context | undefined;
+let preparedBase: Context | typeof TRUSTED | undefined;
+
+/**
+ * In {@link preparedBase}: the request came from Node's parser, and the
+ * server's outermost `emit` wrapper, checked on {@link CHECKED_REQUESTS}
+ * requests, made a context of its own for every one.
+ */
+const TRUSTED = Symbol('dynamic-hooks trusted request contexts');
 
 const REQUEST_START = 'http.server.request.start';
 const RESPONSE_FINISH = 'http.server.response.finish';
@@ -142,7 +150,7 @@ function onRequestStart(message: unknown): void {
   };
   // A throw would escape into Node's HTTP parser: report it, and the emit wrapper prepares the request.
   try {
-    preparedScope = prepareRequest(request, response, server);
+    preparedScope = prepareRequest(request, response, server, true);
     preparedRequest = request;
   } catch (error) {
     clearPrepared();
@@ -173,11 +181,15 @@ function prepareRequest(
   req: IncomingMessage,
   res: ServerResponse,
   server: Server | undefined,
+  fromParser: boolean,
 ): RequestScope | undefined {
   clearPrepared();
   if (scopeFilter !== undefined && !scopeFilter(req)) return undefined;
   // Read only where our wrapper may ride (see madeForThisRequest): a context read is the dearest step here.
-  if (server === undefined || outermostMakesRequestContexts(server)) preparedBase = activeContext();
+  // Prepared in our wrapper, it is already in whatever context the wrappers outside made: left unread, no ride.
+  if (fromParser && (server === undefined || outermostMakesRequestContexts(server))) {
+    preparedBase = server !== undefined && checksLeft === 0 ? TRUSTED : activeContext();
+  }
   const scope = newRequestScope(endWithResponse, res);
   forgetResponseAtFinish(scope, res);
   // No context yet: the hooks enter the scope if they act on the request (inPreparedScope).
@@ -213,7 +225,7 @@ function endDispatch(scope: RequestScope): void {
 function handleRequest(server: Server, self: Emit, original: Emit, beneath: Beneath, args: IArguments): boolean {
   const req = args[1] as IncomingMessage;
   // A request emitted without Node's parser (or with no subscriber) is prepared here.
-  const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse, server);
+  const scope = preparedRequest === req ? preparedScope : prepareRequest(req, args[2] as ServerResponse, server, false);
   try {
     if (scope === undefined) return apply(original, server, args) as boolean;
     const active = activeContext();
@@ -297,12 +309,31 @@ function madeForThisRequest(server: Server, self: Emit, active: Context): boolea
     outerOurs = self;
     outerMakesRequestContexts = onlyRequestContextsBetween(outer, self);
   }
-  return outerMakesRequestContexts && preparedBase !== undefined && active !== preparedBase;
+  if (!outerMakesRequestContexts || preparedBase === undefined) return false;
+  if (preparedBase === TRUSTED) return true;
+  if (active === preparedBase) {
+    // It ran this request in the connection's context: never trust it.
+    checksLeft = Infinity;
+    return false;
+  }
+  if (checksLeft > 0 && outer === outermostEmit) checksLeft--;
+  return true;
 }
 
 /** The server's `emit` last seen when preparing a request, and whether it makes a context per request. */
 let outermostEmit: unknown;
 let outermostMakes = false;
+
+/**
+ * How many requests from Node's parser the outermost `emit` wrapper must
+ * run in a context other than their connection's before that is taken on
+ * trust: OpenTelemetry HttpInstrumentation's does for every request (see
+ * `makesRequestContext`), and reading the connection's context cost ~700
+ * instructions per request on Node 20 (bench `instructions`, (f)).
+ */
+const CHECKED_REQUESTS = 64;
+/** Requests left to check for {@link outermostEmit}; `Infinity` once it failed one. */
+let checksLeft = CHECKED_REQUESTS;
 
 /**
  * Whether the server's outermost `emit` wrapper makes a context per
@@ -314,6 +345,7 @@ function outermostMakesRequestContexts(server: Server): boolean {
   if (outer !== outermostEmit) {
     outermostEmit = outer;
     outermostMakes = makesRequestContext(outer);
+    checksLeft = CHECKED_REQUESTS;
   }
   return outermostMakes;
 }
