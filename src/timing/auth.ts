@@ -139,6 +139,7 @@ export function startDebugRequest(
     parentContext: parent,
     rootSpanName: `request_debug ${req.method ?? ''}`.trim(),
     rootAttributes: serverAttributes(req, client),
+    maxSpans: settings.maxSpansPerRequest,
     output: {
       response: res,
       headerName: settings.headers.output,

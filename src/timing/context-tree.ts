@@ -126,6 +126,16 @@ export class ContextTree {
     return false;
   }
   /**
+   * Says on the root (`spans_dropped`) how many spans the request did not
+   * record over its budget (see `RequestSpans.take`), once some were not.
+   */
+  countDroppedSpans(): void {
+    const dropped = this.spans.dropped;
+    if (dropped === 0) return;
+    if (dropped === 1) diag.debug(`dynamic-hooks timing: span budget spent in request ${this.requestId}`);
+    this.root.setProp('spans_dropped', dropped);
+  }
+  /**
    * Adds contexts measured elsewhere, `path` from the root down, each from
    * `start` to `end` (monotonic milliseconds, `performance.now()`): Kong's
    * `upstream` timings, which a proxy knows only after the fact.
@@ -153,6 +163,7 @@ export class ContextTree {
     ctx: Context = handlerContext(),
   ): TimingInstance {
     const span = this.spans.startChild(parent.span, name, start, attributes, kind, ctx);
+    if (span === undefined) this.countDroppedSpans();
     let node = parent.node.findChild(name);
     if (node === undefined) {
       node = parent.node.addChild(name);

@@ -43,11 +43,6 @@ export function debugRequestIn(ctx: Context): DebugRequest | undefined {
   return debug !== undefined && !debug.finished ? debug : undefined;
 }
 
-/** True if `ctx` belongs to a debugged request (the sampler asks). */
-export function isDebugContext(ctx: Context): boolean {
-  return debugRequestOfScope(requestScopeOf(ctx)) !== undefined;
-}
-
 /**
  * Where a span that another instrumentation started in a debugged request
  * went in its tree (see `spans-in-tree.ts`), for the spans started under
@@ -158,6 +153,18 @@ export class DebugRequest {
   callOperation(): TimingOperation | undefined {
     const frame = currentCallFrame();
     return frame?.state instanceof TimingOperation ? frame.state : undefined;
+  }
+
+  /**
+   * Takes one span from the request's budget for a span another
+   * instrumentation starts in it (the sampler asks): false once the budget
+   * (`maxSpansPerRequest`) is spent, and the root counts it in
+   * `spans_dropped`.
+   */
+  takeSpan(): boolean {
+    if (this.spans.take()) return true;
+    this.contexts.countDroppedSpans();
+    return false;
   }
 
   /**

@@ -17,6 +17,8 @@ export const DEBUG_ATTRIBUTE = 'dynamic_hooks.request_debug';
 export const REQUEST_ID_ATTRIBUTE = 'dynamic_hooks.request_id';
 /** Attribute of a span whose timing context the request left open (closed by the output). */
 export const DANGLING_ATTRIBUTE = 'dynamic_hooks.dangling';
+/** Root span attribute: how many spans the request did not record, over its `maxSpans`. */
+export const SPANS_DROPPED_ATTRIBUTE = 'dynamic_hooks.spans_dropped';
 
 /** The attributes of a timing context's span that has no others (the SDK copies them, never changes them). */
 const DEBUG_ONLY: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
@@ -45,6 +47,11 @@ export interface RootSpanOptions {
    * two attributes are added to it): one made for this request.
    */
   readonly rootAttributes: Attributes;
+  /**
+   * How many spans the request may record, the root included (see
+   * {@link RequestSpans.take}); default unbounded.
+   */
+  readonly maxSpans?: number;
 }
 
 /**
@@ -60,8 +67,29 @@ export class RequestSpans {
   private lastBase: Context | undefined;
   private lastParent: Span | undefined;
   private lastContext: Context | undefined;
+  /** Spans the request may still record. */
+  private left: number;
+  /** Spans refused over the budget (see {@link take}). */
+  dropped = 0;
 
-  constructor(private readonly options: RootSpanOptions) {}
+  constructor(private readonly options: RootSpanOptions) {
+    this.left = options.maxSpans ?? Infinity;
+  }
+
+  /**
+   * Takes one span from the request's budget (`maxSpans`): false, counting
+   * it in `dropped`, once the budget is spent. Every span of the request
+   * takes one, its own and those other instrumentations start in it (the
+   * sampler asks).
+   */
+  take(): boolean {
+    if (this.left > 0) {
+      this.left--;
+      return true;
+    }
+    this.dropped++;
+    return false;
+  }
 
   /**
    * Starts the root span at `at` in `active`: as an INTERNAL child of a
@@ -81,6 +109,8 @@ export class RequestSpans {
     const attributes: Attributes = local ? {} : this.options.rootAttributes;
     attributes[DEBUG_ATTRIBUTE] = true;
     attributes[REQUEST_ID_ATTRIBUTE] = this.options.requestId;
+    // Always recorded: what the request's other spans hang from, and where their drop is counted.
+    this.left--;
     this.root = this.options.tracer.startSpan(
       this.options.rootSpanName,
       { startTime: toHrTime(at), kind: local ? SpanKind.INTERNAL : SpanKind.SERVER, attributes },
@@ -89,7 +119,11 @@ export class RequestSpans {
     return this.root;
   }
 
-  /** Starts the span of one timing context under `parent`'s, in `ctx` (the running hooked call's context, else the active one). */
+  /**
+   * Starts the span of one timing context under `parent`'s, in `ctx` (the
+   * running hooked call's context, else the active one); none over the
+   * request's budget (see {@link take}), nor under a parent that has none.
+   */
   startChild(
     parent: Span | undefined,
     name: string,
@@ -97,7 +131,8 @@ export class RequestSpans {
     attributes: Attributes | undefined,
     kind: SpanKind | undefined,
     ctx: Context,
-  ): Span {
+  ): Span | undefined {
+    if (!this.take() || parent === undefined) return undefined;
     return this.options.tracer.startSpan(
       name,
       {
@@ -132,9 +167,10 @@ export class RequestSpans {
     lastEnded.child = span;
   }
 
-  /** Ends the root span now. */
+  /** Ends the root span now (saying how many spans went over the budget, if any did). */
   endRoot(span: Span | undefined): void {
     if (span === undefined) return;
+    if (this.dropped > 0) span.setAttribute(SPANS_DROPPED_ATTRIBUTE, this.dropped);
     span.end(toHrTime(now()));
     lastEnded.root = span;
   }

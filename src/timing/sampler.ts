@@ -2,12 +2,15 @@ import { isSpanContextValid, SpanKind, trace, type Attributes, type Context, typ
 import { SamplingDecision, type Sampler, type SamplingResult } from '@opentelemetry/sdk-trace-base';
 import { describe } from '../core/validate';
 import { dispatchingDebugScope } from '../server/http-server';
-import { DEBUG_ATTRIBUTE, isDebugContext } from './debug-request';
+import { requestScopeOf } from '../core/request-scope';
+import { DEBUG_ATTRIBUTE, debugRequestOfScope } from './debug-request';
 
 /** What the sampler adds to a request's SERVER span it records because the request is debugged. */
 const DEBUG_MARK: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
 /** The decision for every span of a debugged request: one object, not one per span (the SDK only reads it). */
 const RECORDED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
+/** The decision for a span of a debugged request over its span budget (`maxSpansPerRequest`). */
+const OVER_BUDGET: SamplingResult = Object.freeze({ decision: SamplingDecision.NOT_RECORD });
 /** The decision for a debugged request's first span. */
 const RECORDED_AND_MARKED: SamplingResult = Object.freeze({
   decision: SamplingDecision.RECORD_AND_SAMPLED,
@@ -44,8 +47,9 @@ export class RequestDebugSampler implements Sampler {
   }
 
   /**
-   * Records and samples a span of a debugged request, and the first span of
-   * a request being dispatched as a debug request (marked
+   * Records and samples a span of a debugged request (within its span
+   * budget, `maxSpansPerRequest`: past it, records none), and the first
+   * span of a request being dispatched as a debug request (marked
    * `dynamic_hooks.request_debug`); leaves every other decision to `base`.
    */
   shouldSample(
@@ -56,7 +60,10 @@ export class RequestDebugSampler implements Sampler {
     attributes: Attributes,
     links: Link[],
   ): SamplingResult {
-    if (attributes[DEBUG_ATTRIBUTE] === true || isDebugContext(context)) return RECORDED;
+    // The request's own spans took from its budget when they started.
+    if (attributes[DEBUG_ATTRIBUTE] === true) return RECORDED;
+    const debug = debugRequestOfScope(requestScopeOf(context));
+    if (debug !== undefined) return debug.takeSpan() ? RECORDED : OVER_BUDGET;
     if (dispatchingDebugScope() !== undefined && startsRequest(context, spanKind)) return RECORDED_AND_MARKED;
     return this.base.shouldSample(context, traceId, spanName, spanKind, attributes, links);
   }

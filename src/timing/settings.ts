@@ -71,6 +71,16 @@ export interface TimingInstrumentationConfig extends InstrumentationConfig {
    * or a comma-separated list) overrides it.
    */
   otelGroups?: DebugOtelGroups;
+  /**
+   * How many spans one debugged request may record, its root span, its
+   * timing contexts' and other instrumentations' included: 1 to
+   * 1,000,000, default 1,000. Past it the request's timing tree goes on
+   * (its root says `spans_dropped`), but no more spans are started or
+   * recorded for it, so a handler that writes a response in 100,000 pieces
+   * costs its own work, not 100,000 spans. Env
+   * `DYNAMIC_HOOKS_MAX_SPANS_PER_REQUEST` sets it.
+   */
+  maxSpansPerRequest?: number;
 }
 
 /** The header names of one prefix, lower-cased as Node presents request headers. */
@@ -96,6 +106,8 @@ export interface TimingSettings {
   readonly tracer: () => Tracer;
   /** The `otel:*` groups a debug request enables (see `TimingInstrumentationConfig.otelGroups`). */
   readonly otelGroups: 'all' | 'none' | ReadonlySet<string>;
+  /** Spans one debugged request may record (see `TimingInstrumentationConfig.maxSpansPerRequest`). */
+  readonly maxSpansPerRequest: number;
 }
 
 /** The environment overrides the code: operators switch the feature without a redeploy. */
@@ -134,7 +146,29 @@ export function resolveSettings(
       parseDebugOtelGroups,
       resolveDebugOtelGroups(config.otelGroups),
     ),
+    maxSpansPerRequest: envOverride(
+      env,
+      MAX_SPANS_ENV,
+      (text) => checkMaxSpans(/^\s*\d+\s*$/.test(text) ? Number(text) : text, MAX_SPANS_ENV),
+      checkMaxSpans(config.maxSpansPerRequest ?? DEFAULT_MAX_SPANS, 'maxSpansPerRequest'),
+    ),
   };
+}
+
+/** Env name of the `maxSpansPerRequest` option. */
+export const MAX_SPANS_ENV = 'DYNAMIC_HOOKS_MAX_SPANS_PER_REQUEST';
+/** The default of `maxSpansPerRequest`. */
+export const DEFAULT_MAX_SPANS = 1000;
+const MAX_SPANS_LIMIT = 1_000_000;
+
+function checkMaxSpans(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${option} must be an integer, got ${describe(value)}`);
+  }
+  if (value < 1 || value > MAX_SPANS_LIMIT) {
+    throw new RangeError(`${option} must be from 1 to ${MAX_SPANS_LIMIT}, got ${value}`);
+  }
+  return value;
 }
 
 /**

@@ -10,6 +10,7 @@ export const RESERVED_PROPS: ReadonlySet<string> = new Set([
   'downstream',
   'downstream_dropped',
   'contexts_dropped',
+  'spans_dropped',
 ]);
 
 /** What a timing-tree prop can hold: what JSON and a span attribute carry unchanged. */
