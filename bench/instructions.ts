@@ -30,8 +30,11 @@
  * setups without spans repeat to within a few instructions, the ones that
  * record a span per request (d, f) only to within about 1 %, as some
  * collections still fall differently. The servers part repeats within
- * 0.2 % on Node 20; on Node 22 and 24 single runs still swung by up to 15 %
- * between setups (2026-12-04): compilation goes on past the warm-up there.
+ * 0.2 % on Node 20. On Node 22 V8 still compiles the hello world's code
+ * for 4,000 requests (windows of 170,000-320,000 instructions per request
+ * after a warm-up of 1,000, 52,000 after 5,000), hence the warm-up of
+ * 5,000; on every line a major collection or a late compilation lands in
+ * one window of five now and then (+20-40 %), which the median leaves out.
  *
  * Instructions are not time: a cache miss or a mispredicted branch costs
  * more than an add. And these flags change the GC (a young generation
@@ -105,7 +108,7 @@ function hasValgrind(): boolean {
  * given `callgrindFile`, under callgrind writing there), node in its
  * repeatable mode (see the file's comment).
  */
-function countedCommand(nodeArgs: readonly string[], name: string, callgrindFile?: string): string[] {
+function countedCommand(nodeArgs: readonly string[], name: string, callgrindFile?: string, seed = 1): string[] {
   // BENCH_INSTRUCTIONS_OUT=<dir> keeps each run's counts by function, for cg_annotate and cg_diff.
   const out = process.env.BENCH_INSTRUCTIONS_OUT;
   const file = out === undefined || out === '' ? '/dev/null' : join(out, `${name}.%p.cachegrind`);
@@ -123,8 +126,8 @@ function countedCommand(nodeArgs: readonly string[], name: string, callgrindFile
     '--predictable-gc-schedule',
     '--no-incremental-marking',
     '--no-allocation-site-pretenuring',
-    '--random-seed=1',
-    '--hash-seed=1',
+    `--random-seed=${String(seed)}`,
+    `--hash-seed=${String(seed)}`,
     ...nodeArgs,
   ];
 }
@@ -168,19 +171,29 @@ async function count(mode: string, requestsPerLoop: number): Promise<Count> {
  * gateway-server.ts, the library from dist/) under callgrind, while this
  * process sends it requests one after the other on one keep-alive
  * connection: `warmUp` of them, then the counters are zeroed
- * (`callgrind_control -z`), then `requests` more, counted alone
- * (`callgrind_control -d`). The gateway's upstream runs in a process of
- * its own, not counted. A count of whole runs, as the hello part makes,
- * put V8's compilations of the gateway's first few hundred requests (one
- * of about 140 M instructions, a few hundred thousand per request) in one
- * run of a pair or the other: two "modes" a third apart.
+ * (`callgrind_control -z`), then `windows` windows of `requests` each, each
+ * dumped alone (`callgrind_control -d`, which zeroes the counters again).
+ * The process's figure is the median window, per request. The gateway's
+ * upstream runs in a process of its own, not counted. A count of whole
+ * runs, as the hello part makes, put V8's compilations of the gateway's
+ * first few hundred requests (one of about 140 M instructions, a few
+ * hundred thousand per request) in one run of a pair or the other: two
+ * "modes" a third apart. On Node 22 and 24 such compilations go on after
+ * thousands of requests; one lands in one window, and the median leaves it
+ * out.
  */
-async function countServer(nodeArgs: readonly string[], warmUp: number, requests: number): Promise<Count> {
+async function countServer(
+  nodeArgs: readonly string[],
+  warmUp: number,
+  requests: number,
+  windows: number,
+  seed: number,
+): Promise<number> {
   const setup = nodeArgs.slice(-2).join(' ');
   const out = process.env.BENCH_INSTRUCTIONS_OUT;
   const dir = out === undefined || out === '' ? mkdtempSync(join(tmpdir(), 'server-counts-')) : out;
   const file = join(dir, `server-${String(process.hrtime.bigint())}.callgrind`);
-  const child = spawn('setarch', countedCommand(nodeArgs, 'server', file), {
+  const child = spawn('setarch', countedCommand(nodeArgs, 'server', file, seed), {
     env: countedEnv({}),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -199,15 +212,23 @@ async function countServer(nodeArgs: readonly string[], warmUp: number, requests
     try {
       for (let i = 0; i < warmUp; i++) await httpGet(url, agent);
       await run('callgrind_control', ['-z', String(child.pid)]);
-      for (let i = 0; i < requests; i++) await httpGet(url, agent);
-      await run('callgrind_control', ['-d', String(child.pid)]);
+      for (let window = 0; window < windows; window++) {
+        for (let i = 0; i < requests; i++) await httpGet(url, agent);
+        await run('callgrind_control', ['-d', String(child.pid)]);
+      }
     } finally {
       agent.destroy();
     }
-    const dumped = readFileSync(`${file}.1`, 'utf8');
-    const summary = /^summary: (\d+)$/m.exec(dumped);
-    if (summary === null) throw new Error(`${setup}: no summary in the dump of ${file}`);
-    return { instructions: Number(summary[1]), requests };
+    const perWindow = Array.from({ length: windows }, (_, window) => {
+      const dumped = readFileSync(`${file}.${String(window + 1)}`, 'utf8');
+      const summary = /^summary: (\d+)$/m.exec(dumped);
+      if (summary === null) throw new Error(`${setup}: no summary in dump ${String(window + 1)} of ${file}`);
+      return Number(summary[1]) / requests;
+    });
+    if (process.env.BENCH_INSTRUCTIONS_WINDOWS_SHOW === '1') {
+      console.log(`  ${setup}, seed ${String(seed)}: ${perWindow.map((each) => each.toFixed(0)).join(' ')}`);
+    }
+    return median(perWindow);
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -314,19 +335,18 @@ async function helloPart(runs: number): Promise<void> {
 }
 
 async function serverPart(runs: number): Promise<void> {
-  const warmUp = Number(process.env.BENCH_INSTRUCTIONS_SERVER_WARMUP ?? 1000);
+  const warmUp = Number(process.env.BENCH_INSTRUCTIONS_SERVER_WARMUP ?? 5000);
   const requests = Number(process.env.BENCH_INSTRUCTIONS_SERVER_REQUESTS ?? 1000);
+  const windows = Number(process.env.BENCH_INSTRUCTIONS_SERVER_WINDOWS ?? 5);
   console.log(
     '\nReal servers over a socket: the hello world, and the gateway (examples/gateway, the library from dist/) ' +
       'proxying to a hello world in a process of its own; requests sent one at a time on one keep-alive ' +
-      `connection; under callgrind, ${String(requests)} requests counted after ${String(warmUp)} ` +
-      '(BENCH_INSTRUCTIONS_SERVER_REQUESTS, BENCH_INSTRUCTIONS_SERVER_WARMUP):',
+      `connection; under callgrind, after ${String(warmUp)} requests, ${String(windows)} windows of ` +
+      `${String(requests)} counted, a process's figure its median window (BENCH_INSTRUCTIONS_SERVER_WARMUP, ` +
+      '_WINDOWS, _REQUESTS; BENCH_INSTRUCTIONS_WINDOWS_SHOW=1 prints every window):',
   );
   const jobs = SERVER_SETUPS.flatMap((each) =>
-    Array.from({ length: runs }, () => async () => {
-      const counted = await countServer(each.args, warmUp, requests);
-      return counted.instructions / counted.requests;
-    }),
+    Array.from({ length: runs }, (_, run) => () => countServer(each.args, warmUp, requests, windows, run + 1)),
   );
   const counted = await inParallel(jobs, Math.max(1, availableParallelism()));
   const counts = SERVER_SETUPS.map((_, i) => counted.slice(i * runs, (i + 1) * runs));
