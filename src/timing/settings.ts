@@ -149,8 +149,8 @@ export function resolveSettings(
     maxSpansPerRequest: envOverride(
       env,
       MAX_SPANS_ENV,
-      (text) => checkMaxSpans(/^\s*\d+\s*$/.test(text) ? Number(text) : text, MAX_SPANS_ENV),
-      checkMaxSpans(config.maxSpansPerRequest ?? DEFAULT_MAX_SPANS, 'maxSpansPerRequest'),
+      (text) => checkIntegerIn(integerText(text), MAX_SPANS_ENV, 1, MAX_SPANS_LIMIT),
+      checkIntegerIn(config.maxSpansPerRequest ?? DEFAULT_MAX_SPANS, 'maxSpansPerRequest', 1, MAX_SPANS_LIMIT),
     ),
   };
 }
@@ -161,14 +161,20 @@ export const MAX_SPANS_ENV = 'DYNAMIC_HOOKS_MAX_SPANS_PER_REQUEST';
 export const DEFAULT_MAX_SPANS = 1000;
 const MAX_SPANS_LIMIT = 1_000_000;
 
-function checkMaxSpans(value: unknown, option: string): number {
+/** An integer option from `min` to `max`; otherwise a TypeError or RangeError naming `option`. */
+function checkIntegerIn(value: unknown, option: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`${option} must be an integer, got ${describe(value)}`);
   }
-  if (value < 1 || value > MAX_SPANS_LIMIT) {
-    throw new RangeError(`${option} must be from 1 to ${MAX_SPANS_LIMIT}, got ${value}`);
+  if (value < min || value > max) {
+    throw new RangeError(`${option} must be from ${min} to ${max}, got ${value}`);
   }
   return value;
+}
+
+/** A variable's text as the number its digits spell, or the text itself (which the check then refuses). */
+function integerText(text: string): unknown {
+  return /^\s*\d+\s*$/.test(text) ? Number(text) : text;
 }
 
 /**
@@ -234,8 +240,8 @@ function clientAddressSource(config: TimingInstrumentationConfig, env: NodeJS.Pr
   );
   const trustedHops = fromEnv(
     TRUSTED_HOPS_ENV,
-    (text) => checkHops(/^\s*\d+\s*$/.test(text) ? Number(text) : text, TRUSTED_HOPS_ENV),
-    checkHops(config.trustedHops ?? 0, 'trustedHops'),
+    (text) => checkIntegerIn(integerText(text), TRUSTED_HOPS_ENV, 0, MAX_TRUSTED_HOPS),
+    checkIntegerIn(config.trustedHops ?? 0, 'trustedHops', 0, MAX_TRUSTED_HOPS),
   );
   const source = new ClientAddressSource({ trustedProxies, header, trustedHops });
   if (!source.trustsProxies && (config.clientAddressHeader !== undefined || env[CLIENT_ADDRESS_HEADER_ENV])) {
@@ -260,16 +266,6 @@ function checkHeader(value: unknown, option: string): ClientAddressHeader {
   const lower = typeof value === 'string' ? value.toLowerCase() : value;
   checkOneOf(lower, CLIENT_ADDRESS_HEADERS, option);
   return lower;
-}
-
-function checkHops(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${option} must be an integer, got ${describe(value)}`);
-  }
-  if (value < 0 || value > MAX_TRUSTED_HOPS) {
-    throw new RangeError(`${option} must be from 0 to ${MAX_TRUSTED_HOPS}, got ${value}`);
-  }
-  return value;
 }
 
 function parseSwitch(value: string | undefined): boolean | undefined {
