@@ -166,6 +166,32 @@ async function count(mode: string, requestsPerLoop: number): Promise<Count> {
   return { instructions: instructionsIn(stderr, mode), requests: Number(requests[1]) };
 }
 
+/** What one server process counted: its median window, per request. */
+interface ServerCount {
+  readonly instructions: number;
+  /** Entries into V8's runtime to define an object literal's computed key (see literalRuntimeCalls). */
+  readonly literalCalls: number;
+}
+
+/**
+ * How many times a callgrind dump entered
+ * `Runtime_DefineKeyedOwnPropertyInLiteral`: V8 defining an object
+ * literal's computed-key property outside its inline caches. A Node 22
+ * process whose `process.nextTick` tick objects (a literal with symbol
+ * keys) are made that way runs some 84 such entries and +40 % of
+ * instructions per gateway request, for its whole life (see
+ * docs/benchmarks.md, Instructions); the suite names such processes.
+ */
+function literalRuntimeCalls(dump: string): number {
+  const id = /^c?fn=\((\d+)\) v8::internal::Runtime_DefineKeyedOwnPropertyInLiteral\(/m.exec(dump)?.[1];
+  if (id === undefined) return 0;
+  let calls = 0;
+  for (const match of dump.matchAll(new RegExp(`^cfn=\\(${id}\\).*\\ncalls=(\\d+) `, 'gm'))) {
+    calls += Number(match[1]);
+  }
+  return calls;
+}
+
 /**
  * A server (`nodeArgs`: bench/servers/hello-server.cjs or
  * gateway-server.ts, the library from dist/) under callgrind, while this
@@ -188,7 +214,7 @@ async function countServer(
   requests: number,
   windows: number,
   seed: number,
-): Promise<number> {
+): Promise<ServerCount> {
   const setup = nodeArgs.slice(-2).join(' ');
   const out = process.env.BENCH_INSTRUCTIONS_OUT;
   const dir = out === undefined || out === '' ? mkdtempSync(join(tmpdir(), 'server-counts-')) : out;
@@ -219,16 +245,20 @@ async function countServer(
     } finally {
       agent.destroy();
     }
-    const perWindow = Array.from({ length: windows }, (_, window) => {
+    const dumps = Array.from({ length: windows }, (_, window) => {
       const dumped = readFileSync(`${file}.${String(window + 1)}`, 'utf8');
       const summary = /^summary: (\d+)$/m.exec(dumped);
       if (summary === null) throw new Error(`${setup}: no summary in dump ${String(window + 1)} of ${file}`);
-      return Number(summary[1]) / requests;
+      return { instructions: Number(summary[1]) / requests, literalCalls: literalRuntimeCalls(dumped) / requests };
     });
+    const perWindow = dumps.map((each) => each.instructions);
     if (process.env.BENCH_INSTRUCTIONS_WINDOWS_SHOW === '1') {
-      console.log(`  ${setup}, seed ${String(seed)}: ${perWindow.map((each) => each.toFixed(0)).join(' ')}`);
+      console.log(
+        `  ${setup}, seed ${String(seed)}: ${perWindow.map((each) => each.toFixed(0)).join(' ')} ` +
+          `(literal runtime entries per request: ${dumps.map((each) => each.literalCalls.toFixed(1)).join(' ')})`,
+      );
     }
-    return median(perWindow);
+    return { instructions: median(perWindow), literalCalls: median(dumps.map((each) => each.literalCalls)) };
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -349,7 +379,8 @@ async function serverPart(runs: number): Promise<void> {
     Array.from({ length: runs }, (_, run) => () => countServer(each.args, warmUp, requests, windows, run + 1)),
   );
   const counted = await inParallel(jobs, Math.max(1, availableParallelism()));
-  const counts = SERVER_SETUPS.map((_, i) => counted.slice(i * runs, (i + 1) * runs));
+  const processes = SERVER_SETUPS.map((_, i) => counted.slice(i * runs, (i + 1) * runs));
+  const counts = processes.map((each) => each.map((one) => one.instructions));
   const medians = counts.map(median);
   printCounts(
     SERVER_SETUPS.map((each) => each.label),
@@ -361,6 +392,29 @@ async function serverPart(runs: number): Promise<void> {
     `hello world: (h) over (a) ${signed(medians[2] - medians[0])} (${ratio(2, 0)}), over (s) ${signed(medians[2] - medians[1])}; ` +
       `gateway: (e'') over (a) ${signed(medians[5] - medians[3])} (${ratio(5, 3)}), over (e0) ${signed(medians[5] - medians[4])}`,
   );
+  printLiteralMode(processes);
+}
+
+/** More entries per request than this puts a process in the mode literalRuntimeCalls describes. */
+const LITERAL_MODE_CALLS = 10;
+
+/** Names the processes that ran in V8's literal-runtime mode, and what their setups count without them. */
+function printLiteralMode(processes: readonly (readonly ServerCount[])[]): void {
+  processes.forEach((setup, i) => {
+    const slow = setup
+      .map((each, run) => ({ ...each, seed: run + 1 }))
+      .filter((each) => each.literalCalls > LITERAL_MODE_CALLS);
+    if (slow.length === 0) return;
+    const others = setup.filter((each) => each.literalCalls <= LITERAL_MODE_CALLS).map((each) => each.instructions);
+    const seeds = slow.map((each) => `${String(each.seed)} (${each.literalCalls.toFixed(0)} per request)`).join(', ');
+    console.log(
+      `${SERVER_SETUPS[i].label}: seeds ${seeds} defined object-literal keys in V8's runtime ` +
+        "(Runtime_DefineKeyedOwnPropertyInLiteral: Node 22's process.nextTick mode, docs/benchmarks.md, Instructions)" +
+        (others.length === 0
+          ? '; no process of this setup ran outside that mode'
+          : `; the others: ${median(others).toFixed(0)}`),
+    );
+  });
 }
 
 export const instructionsSuite: Suite = { name: 'instructions', run: runInstructionsSuite };
