@@ -168,6 +168,8 @@ async function count(mode: string, requestsPerLoop: number): Promise<Count> {
 
 /** What one server process counted: its median window, per request. */
 interface ServerCount {
+  /** The process's `--random-seed` and `--hash-seed`. */
+  readonly seed: number;
   readonly instructions: number;
   /** Entries into V8's runtime to define an object literal's computed key (see literalRuntimeCalls). */
   readonly literalCalls: number;
@@ -181,6 +183,8 @@ interface ServerCount {
  * keys) are made that way runs some 84 such entries and +40 % of
  * instructions per gateway request, for its whole life (see
  * docs/benchmarks.md, Instructions); the suite names such processes.
+ * Unoptimised code always takes that path (the interpreter has no inline
+ * cache for it), so after too short a warm-up every process shows it.
  */
 function literalRuntimeCalls(dump: string): number {
   const id = /^c?fn=\((\d+)\) v8::internal::Runtime_DefineKeyedOwnPropertyInLiteral\(/m.exec(dump)?.[1];
@@ -258,7 +262,7 @@ async function countServer(
           `(literal runtime entries per request: ${dumps.map((each) => each.literalCalls.toFixed(1)).join(' ')})`,
       );
     }
-    return { instructions: median(perWindow), literalCalls: median(dumps.map((each) => each.literalCalls)) };
+    return { seed, instructions: median(perWindow), literalCalls: median(dumps.map((each) => each.literalCalls)) };
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -401,15 +405,14 @@ const LITERAL_MODE_CALLS = 10;
 /** Names the processes that ran in V8's literal-runtime mode, and what their setups count without them. */
 function printLiteralMode(processes: readonly (readonly ServerCount[])[]): void {
   processes.forEach((setup, i) => {
-    const slow = setup
-      .map((each, run) => ({ ...each, seed: run + 1 }))
-      .filter((each) => each.literalCalls > LITERAL_MODE_CALLS);
+    const slow = setup.filter((each) => each.literalCalls > LITERAL_MODE_CALLS);
     if (slow.length === 0) return;
     const others = setup.filter((each) => each.literalCalls <= LITERAL_MODE_CALLS).map((each) => each.instructions);
     const seeds = slow.map((each) => `${String(each.seed)} (${each.literalCalls.toFixed(0)} per request)`).join(', ');
     console.log(
       `${SERVER_SETUPS[i].label}: seeds ${seeds} defined object-literal keys in V8's runtime ` +
-        "(Runtime_DefineKeyedOwnPropertyInLiteral: Node 22's process.nextTick mode, docs/benchmarks.md, Instructions)" +
+        "(Runtime_DefineKeyedOwnPropertyInLiteral: code not yet optimised, or Node 22's process.nextTick mode; " +
+        'docs/benchmarks.md, Instructions)' +
         (others.length === 0
           ? '; no process of this setup ran outside that mode'
           : `; the others: ${median(others).toFixed(0)}`),
