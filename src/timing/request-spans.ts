@@ -11,7 +11,10 @@ import {
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
 import { now, toHrTime } from './clock';
 
-/** Span attribute that marks every span of a debugged request (the sampler reads and writes it). */
+/**
+ * Span attribute that marks a debugged request's root span, and the SERVER
+ * span the sampler records for it (the sampler reads and writes it).
+ */
 export const DEBUG_ATTRIBUTE = 'dynamic_hooks.request_debug';
 /** Root span attribute: the request id of the timing output. */
 export const REQUEST_ID_ATTRIBUTE = 'dynamic_hooks.request_id';
@@ -20,8 +23,25 @@ export const DANGLING_ATTRIBUTE = 'dynamic_hooks.dangling';
 /** Root span attribute: how many spans the request did not record, over its `maxSpans`. */
 export const SPANS_DROPPED_ATTRIBUTE = 'dynamic_hooks.spans_dropped';
 
-/** The attributes of a timing context's span that has no others (the SDK copies them, never changes them). */
-const DEBUG_ONLY: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
+/**
+ * Set while `RequestSpans` starts a timing context's span: the sampling
+ * decision the SDK asks for next is that span's (see `startingOwnSpan`).
+ */
+let ownSpanStarting = false;
+
+/**
+ * Whether the span being sampled is a timing context's (the flag is then
+ * consumed, so a span a processor might start inside `startSpan` is not
+ * taken for one). `RequestDebugSampler` records those without looking
+ * further: they took from the request's span budget when they started.
+ * Such a span carries no attribute of its own to say so; the request's
+ * root span carries `dynamic_hooks.request_debug` for the whole trace.
+ */
+export function startingOwnSpan(): boolean {
+  if (!ownSpanStarting) return false;
+  ownSpanStarting = false;
+  return true;
+}
 
 /**
  * The latest child and root spans a debugged request ended, kept so that
@@ -133,16 +153,13 @@ export class RequestSpans {
     ctx: Context,
   ): Span | undefined {
     if (!this.take() || parent === undefined) return undefined;
-    return this.options.tracer.startSpan(
-      name,
-      {
-        startTime: toHrTime(at),
-        kind,
-        // The SDK copies them: a context without attributes shares one object.
-        attributes: attributes === undefined ? DEBUG_ONLY : markedCopy(attributes),
-      },
-      this.parentContext(ctx, parent),
-    );
+    const parentContext = this.parentContext(ctx, parent);
+    ownSpanStarting = true;
+    try {
+      return this.options.tracer.startSpan(name, { startTime: toHrTime(at), kind, attributes }, parentContext);
+    } finally {
+      ownSpanStarting = false;
+    }
   }
 
   /**
@@ -191,14 +208,4 @@ export class RequestSpans {
   setRoute(route: string): void {
     this.root?.setAttribute(ATTR_HTTP_ROUTE, route);
   }
-}
-
-/**
- * `{ ...attributes, [DEBUG_ATTRIBUTE]: true }`, built by assignment: the
- * SDK copies a spread object with a computed key after it about 4x slower.
- */
-function markedCopy(attributes: Attributes): Attributes {
-  const marked: Attributes = Object.assign({}, attributes);
-  marked[DEBUG_ATTRIBUTE] = true;
-  return marked;
 }

@@ -4,6 +4,7 @@ import { describe } from '../core/validate';
 import { dispatchingDebugScope } from '../server/http-server';
 import { requestScopeOf } from '../core/request-scope';
 import { DEBUG_ATTRIBUTE, debugRequestOfScope } from './debug-request';
+import { startingOwnSpan } from './request-spans';
 
 /** What the sampler adds to a request's SERVER span it records because the request is debugged. */
 const DEBUG_MARK: Attributes = Object.freeze({ [DEBUG_ATTRIBUTE]: true });
@@ -61,7 +62,7 @@ export class RequestDebugSampler implements Sampler {
     links: Link[],
   ): SamplingResult {
     // The request's own spans took from its budget when they started.
-    if (attributes[DEBUG_ATTRIBUTE] === true) return RECORDED;
+    if (startingOwnSpan() || attributes[DEBUG_ATTRIBUTE] === true) return RECORDED;
     const debug = debugRequestOfScope(requestScopeOf(context));
     if (debug !== undefined) return debug.takeSpan() ? RECORDED : OVER_BUDGET;
     if (dispatchingDebugScope() !== undefined && startsRequest(context, spanKind)) return RECORDED_AND_MARKED;
