@@ -8,6 +8,7 @@ import { coreSuite } from './core';
 import { flagsSuite } from './flags';
 import { instructionsSuite } from './instructions';
 import { instrumentationSuite } from './instrumentations';
+import { literalModeSuite } from './literal-mode';
 import { otelDormantGatewaySuite, otelDormantSuite } from './otel-dormant';
 import { requestPathSuite } from './request-path';
 import { gatewaySuite, serverSuite } from './server';
@@ -26,9 +27,10 @@ const all: readonly Suite[] = [
 ];
 /**
  * Run only by name: `cold` includes the first, `otel-dormant` the second;
- * `instructions` needs valgrind and takes several minutes.
+ * `instructions` needs valgrind and takes several minutes, `literal-mode`
+ * needs perf.
  */
-const byNameOnly: readonly Suite[] = [coldPathSuite, otelDormantGatewaySuite, instructionsSuite];
+const byNameOnly: readonly Suite[] = [coldPathSuite, otelDormantGatewaySuite, instructionsSuite, literalModeSuite];
 /** `npm run bench -- server` runs only the named suites. */
 const wanted = process.argv.slice(2);
 const suites = wanted.length === 0 ? all : [...all, ...byNameOnly].filter((suite) => wanted.includes(suite.name));

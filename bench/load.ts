@@ -132,7 +132,11 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-async function runLoad(
+/**
+ * Loads `url` with autocannon for `seconds` (at `rate` req/s overall, or as
+ * fast as the server answers); its req/s. Throws on any error or non-2xx.
+ */
+export async function runLoad(
   url: string,
   headers: Readonly<Record<string, string>> | undefined,
   seconds: number,
@@ -182,8 +186,18 @@ export interface RunningServer {
   stats(): Promise<ServerStats>;
 }
 
-export async function startServer(args: readonly string[]): Promise<RunningServer> {
-  const child = spawn(serverNode(), [...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * Starts a bench server (`args` to node) and waits for its `ready <url>`.
+ * Its stderr is this process's (`inherit`), a pipe whose output this
+ * process copies to its own (`pipe`, as under a container runtime or
+ * systemd), or an open file descriptor.
+ */
+export async function startServer(
+  args: readonly string[],
+  stderr: 'inherit' | 'pipe' | number = 'inherit',
+): Promise<RunningServer> {
+  const child = spawn(serverNode(), [...args], { stdio: ['pipe', 'pipe', stderr] });
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   let output = '';
   const waiters: ((line: string) => void)[] = [];
   const url = await new Promise<string>((resolve, reject) => {
