@@ -43,17 +43,21 @@ const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 /** Distinct sibling names, built before any measurement. */
 const NAMES = Array.from({ length: N }, (_, i) => `context_${i}`);
 
-/** Holds nothing: the batch processor's queue is what retains the ended spans. */
-const noopExporter: SpanExporter = {
-  export(_spans: ReadableSpan[], done) {
+/** Holds nothing (the batch processor's queue is what retains the ended spans); counts what it is given. */
+class CountingExporter implements SpanExporter {
+  exported = 0;
+  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
+    this.exported += spans.length;
     done({ code: ExportResultCode.SUCCESS });
-  },
-  shutdown: () => Promise.resolve(),
-};
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 /** A batch processor that keeps a whole request's spans until it is flushed (as the default does, up to 2,048). */
-function batch(): BatchSpanProcessor {
-  return new BatchSpanProcessor(noopExporter, {
+function batch(exporter: SpanExporter): BatchSpanProcessor {
+  return new BatchSpanProcessor(exporter, {
     maxQueueSize: N * 2,
     maxExportBatchSize: N * 2,
     scheduledDelayMillis: 60_000,
@@ -79,6 +83,7 @@ interface Variant {
 const OTEL_SPAN = 0;
 const OTEL_ACTIVE_SPAN = 1;
 const TIMING_CONTEXT = 2;
+const TIMING_UNDEBUGGED = 3;
 
 const VARIANTS: readonly Variant[] = [
   { label: 'OTel SDK span (always on, batch processor)', path: '/otel', headers: {} },
@@ -165,13 +170,19 @@ function request(port: number, variant: Variant): Promise<void> {
 
 /** Runs the rounds in this process; the samples per variant. */
 async function measureInProcess(): Promise<Sample[][]> {
+  const timingExporter = new CountingExporter();
   const timingProvider = new BasicTracerProvider({
     sampler: new RequestDebugSampler(new AlwaysOnSampler()),
-    spanProcessors: [batch()],
+    spanProcessors: [batch(timingExporter)],
   });
-  const instrumentation = new TimingInstrumentation({ logger: () => undefined });
+  // Every context records its span: the default budget (1,000 per request) would leave most without one.
+  const instrumentation = new TimingInstrumentation({ logger: () => undefined, maxSpansPerRequest: N + 2 });
   instrumentation.setTracerProvider(timingProvider);
-  const otelProvider = new BasicTracerProvider({ sampler: new AlwaysOnSampler(), spanProcessors: [batch()] });
+  const otelExporter = new CountingExporter();
+  const otelProvider = new BasicTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [batch(otelExporter)],
+  });
   const tracer = otelProvider.getTracer('bench');
 
   const loops: Readonly<Record<string, () => void>> = {
@@ -194,11 +205,17 @@ async function measureInProcess(): Promise<Sample[][]> {
       await flush();
       gc();
       heap = false;
+      const exportedBefore = timingExporter.exported + otelExporter.exported;
       const cpuBefore = process.cpuUsage();
       await request(port, variant);
       await new Promise((resolve) => setImmediate(resolve));
       const cpu = process.cpuUsage(cpuBefore);
       await flush();
+      const exported = timingExporter.exported + otelExporter.exported - exportedBefore;
+      const expected = v === TIMING_UNDEBUGGED ? 0 : N;
+      if (exported < expected || exported > expected + 2) {
+        throw new Error(`${variant.label}: ${String(exported)} spans exported for ${String(N)} per request`);
+      }
       // A pause before the heap is measured: V8's concurrent optimising compiler can hold a closure of the
       // flush's export (and with its scope, the exported spans) until its job is installed, which then
       // happened inside the measured loop. Without it, most rounds read 0 B per OTel span on an idle machine
