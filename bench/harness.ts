@@ -5,6 +5,7 @@
  * Run with `node --expose-gc` (as `npm run bench` does) so allocation can
  * be measured.
  */
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextImmediate, setTimeout as sleep } from 'node:timers/promises';
@@ -230,4 +231,18 @@ export function httpGet(url: string, agent: http.Agent): Promise<void> {
       })
       .on('error', reject);
   });
+}
+
+/**
+ * True, after printing the suite's "skipped" line, when `command` (a tool a
+ * suite needs: valgrind, perf) does not run (`command --version`).
+ */
+export function missingTool(command: string, debianPackage: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    console.log(`skipped: ${command} not found (apt-get install ${debianPackage})`);
+    return true;
+  }
 }

@@ -43,7 +43,7 @@
  * or removes work, and the CPU suites for what that work costs. Needs valgrind (`apt-get install valgrind`);
  * BENCH_NODE runs it on another node binary.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -52,7 +52,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Suite } from './harness';
-import { httpGet, median, printTable } from './harness';
+import { httpGet, median, missingTool, printTable } from './harness';
 import { serverNode, serverNodeVersion } from './load';
 import { REQUEST_PATH_SETUPS } from './request-path';
 import { gatewayArgs } from './server';
@@ -92,15 +92,6 @@ const SERVER_SETUPS = [
 interface Count {
   readonly instructions: number;
   readonly requests: number;
-}
-
-function hasValgrind(): boolean {
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -299,10 +290,7 @@ async function inParallel<T>(jobs: readonly (() => Promise<T>)[], limit: number)
 
 async function runInstructionsSuite(): Promise<void> {
   console.log('\n== instructions: one request, instructions per request ==');
-  if (!hasValgrind()) {
-    console.log('skipped: valgrind not found (apt-get install valgrind)');
-    return;
-  }
+  if (missingTool('valgrind', 'valgrind')) return;
   const runs = Number(process.env.BENCH_INSTRUCTIONS_RUNS ?? 3);
   console.log(
     `valgrind, node --predictable (see bench/instructions.ts), node ${serverNodeVersion()}; per setup, ` +

@@ -20,13 +20,13 @@
  * BENCH_PROCESSES the processes per setup (6), BENCH_SECONDS the sampled
  * seconds (4).
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Suite } from './harness';
+import { missingTool, type Suite } from './harness';
 import { machineLine, runLoad, serverNode, startServer } from './load';
 import { gatewayArgs } from './server';
 
@@ -44,15 +44,6 @@ const SETUPS = [
 ] as const;
 
 const run = promisify(execFile);
-
-function hasPerf(): boolean {
-  try {
-    execFileSync('perf', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What one process's samples said. */
 interface Sampled {
@@ -97,30 +88,18 @@ while (Date.now() < until) for (let i = 0; i < 100000; i++) kept += make(keys[i 
 console.log(kept);
 `;
 
+/** Runs `perf record` (CPU clock, 999 Hz, call graphs) into `data` on `target` (a command, or `-p <pid>` and a duration). */
+async function record(data: string, target: readonly string[]): Promise<void> {
+  const recorder = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-o', data, ...target], {
+    stdio: 'ignore',
+  });
+  const [code] = (await once(recorder, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`perf record ${target.join(' ')} exited with ${String(code)}`);
+}
+
 async function sampleControl(seconds: number, dir: string): Promise<Sampled> {
   const data = join(dir, 'control.data');
-  const recorder = spawn(
-    'perf',
-    [
-      'record',
-      '-q',
-      '-e',
-      'cpu-clock',
-      '-F',
-      '999',
-      '-g',
-      '-o',
-      data,
-      '--',
-      serverNode(),
-      '-e',
-      CONTROL,
-      String(seconds),
-    ],
-    { stdio: 'ignore' },
-  );
-  const [code] = (await once(recorder, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`perf record of the control exited with ${String(code)}`);
+  await record(data, ['--', serverNode(), '-e', CONTROL, String(seconds)]);
   return readSamples(data, undefined);
 }
 
@@ -134,30 +113,10 @@ async function sampleProcess(setup: string, stderr: 'pipe' | 'file', seconds: nu
   const data = join(dir, `${setup}-${String(pid)}.data`);
   try {
     await runLoad(server.url, undefined, WARMUP_SECONDS, CONNECTIONS, undefined);
-    const recorder = spawn(
-      'perf',
-      [
-        'record',
-        '-q',
-        '-e',
-        'cpu-clock',
-        '-F',
-        '999',
-        '-g',
-        '-p',
-        String(pid),
-        '-o',
-        data,
-        '--',
-        'sleep',
-        String(seconds),
-      ],
-      { stdio: 'ignore' },
-    );
-    const recorded = once(recorder, 'exit');
-    await runLoad(server.url, undefined, seconds + 1, CONNECTIONS, undefined);
-    const [code] = (await recorded) as [number | null];
-    if (code !== 0) throw new Error(`perf record exited with ${String(code)}`);
+    await Promise.all([
+      record(data, ['-p', String(pid), '--', 'sleep', String(seconds)]),
+      runLoad(server.url, undefined, seconds + 1, CONNECTIONS, undefined),
+    ]);
   } finally {
     server.child.kill();
     await once(server.child, 'exit');
@@ -167,10 +126,7 @@ async function sampleProcess(setup: string, stderr: 'pipe' | 'file', seconds: nu
 
 async function runLiteralModeSuite(): Promise<void> {
   console.log("\n== literal-mode: Node 22's nextTick literal mode in native gateway processes ==");
-  if (!hasPerf()) {
-    console.log('skipped: perf not found (apt-get install linux-perf)');
-    return;
-  }
+  if (missingTool('perf', 'linux-perf')) return;
   const processes = Number(process.env.BENCH_PROCESSES ?? 6);
   const seconds = Number(process.env.BENCH_SECONDS ?? 4);
   console.log(
