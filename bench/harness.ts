@@ -107,7 +107,7 @@ function timeOnce(loop: Loop, target: unknown, calls: number): number {
   return Number(process.hrtime.bigint() - start) / calls;
 }
 
-/** The median of `values` (not modified). */
+/** The median of `values` (not modified); with an even count, the mean of the two middle ones (the upper one would bias ratios). */
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

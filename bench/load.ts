@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { once } from 'node:events';
+import { median } from './harness';
 
 /** One server setup to measure. */
 export interface ServerSetup {
@@ -123,13 +124,6 @@ export function pairedCpuRatios(x: LoadResult, base: LoadResult): RoundRatios {
 export function machineLine(): string {
   const [one, five] = loadavg();
   return `servers on Node ${serverNodeVersion()}; load average ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)`;
-}
-
-/** The middle value; with an even count, the mean of the two middle ones (not the upper one, which biases ratios). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**
