@@ -75,22 +75,53 @@ function watched(state: GroupState, name: string, returned: unknown): unknown {
 }
 
 /**
- * One named hook that its caller runs on every request (the server
- * integration's auth and dispatch hooks): {@link runHook} and
- * {@link hooksMayRun} for that group and name, without looking the group
- * up by name on each call. It keeps the group's state once the group is a
- * permanent entry of the table (which it then stays), and looks again
- * only when a new group became permanent.
+ * One group its caller asks about on every call (whether it may run
+ * anywhere), without looking it up by name each time: it keeps the
+ * group's state once the group is a permanent entry of the table (which
+ * it then stays), and looks again only when a new group became permanent.
  */
-export class NamedHookCaller {
+export class GroupHandle {
   private state: GroupState | undefined;
   /** {@link permanentGroupCount} when the group was last looked up and not found. */
   private missedAt = -1;
 
+  constructor(readonly group: string) {}
+
+  /** `hooksMayRun(group)`. */
+  mayRun(): boolean {
+    const state = this.groupState();
+    return state !== undefined && state.active !== 0;
+  }
+
+  /** The group's state, once it is a permanent entry of the table. */
+  protected groupState(): GroupState | undefined {
+    if (this.state !== undefined) return this.state;
+    const count = permanentGroupCount();
+    if (count === this.missedAt) return undefined;
+    const state = findGroup(this.group);
+    // A transient entry may leave the table, and has no hooks: not kept, and looked up again once it is permanent.
+    if (state === undefined || state.transient) {
+      this.missedAt = count;
+      return undefined;
+    }
+    this.state = state;
+    return state;
+  }
+}
+
+/**
+ * One named hook that its caller runs on every request (the server
+ * integration's auth and dispatch hooks): {@link runHook} and
+ * {@link hooksMayRun} for that group and name, with the group held as
+ * {@link GroupHandle} holds it.
+ */
+export class NamedHookCaller extends GroupHandle {
   constructor(
-    readonly group: string,
+    group: string,
     readonly name: string,
-  ) {}
+  ) {
+    super(group);
+  }
 
   /**
    * `runHook(group, name, first, second)`: the handler gets exactly these
@@ -109,25 +140,5 @@ export class NamedHookCaller {
       return undefined;
     }
     return watched(state, this.name, returned);
-  }
-
-  /** `hooksMayRun(group)`. */
-  mayRun(): boolean {
-    const state = this.groupState();
-    return state !== undefined && state.active !== 0;
-  }
-
-  private groupState(): GroupState | undefined {
-    if (this.state !== undefined) return this.state;
-    const count = permanentGroupCount();
-    if (count === this.missedAt) return undefined;
-    const state = findGroup(this.group);
-    // A transient entry may leave the table, and has no hooks: not kept, and looked up again once it is permanent.
-    if (state === undefined || state.transient) {
-      this.missedAt = count;
-      return undefined;
-    }
-    this.state = state;
-    return state;
   }
 }

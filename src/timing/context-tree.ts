@@ -67,6 +67,12 @@ export class ContextTree {
   private seq = 0;
   /** Contexts not added because they were deeper than `MAX_TREE_DEPTH`. */
   private dropped = 0;
+  /**
+   * The context `current` last read, and its timing context entry: code
+   * entering contexts in a loop asks the same (immutable) context each time.
+   */
+  private valueContext: Context | undefined = undefined;
+  private contextValue: unknown = undefined;
 
   constructor(
     private readonly requestId: string,
@@ -267,7 +273,11 @@ export class ContextTree {
   }
   /** The innermost open timing context: the latest entered of the call's and the phase stack's. */
   private current(ctx: Context = handlerContext()): TimingInstance {
-    let local = this.own(ctx.getValue(INSTANCE_KEY));
+    if (ctx !== this.valueContext) {
+      this.valueContext = ctx;
+      this.contextValue = ctx.getValue(INSTANCE_KEY);
+    }
+    let local = this.own(this.contextValue);
     while (local !== undefined && !local.open) local = local.parent;
     let top: TimingInstance | undefined;
     for (let i = this.stack.length - 1; i >= 0 && top === undefined; i--) {

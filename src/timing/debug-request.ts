@@ -1,6 +1,6 @@
 import { trace, type Attributes, type Context, type Span, type SpanKind } from '@opentelemetry/api';
 import { currentCallFrame } from '../core/call-frame';
-import { hooksMayRun } from '../core/named-hooks';
+import { GroupHandle } from '../core/named-hooks';
 import { requestScopeOf, type RequestScope } from '../core/request-scope';
 import { TIMING_GROUP } from '../names/hooks';
 import { ContextTree, handlerContext } from './context-tree';
@@ -29,18 +29,48 @@ export function attachDebugRequest(scope: RequestScope, debug: DebugRequest): vo
  * call return without reading the active context.
  */
 export function debugMayBeActive(): boolean {
-  return hooksMayRun(TIMING_GROUP);
+  return timingGroup.mayRun();
 }
+
+const timingGroup = new GroupHandle(TIMING_GROUP);
 
 /** The debugged request the current code (or `ctx`, the handler context) belongs to, if any (in a hooked call: the call's). */
 export function activeDebugRequest(ctx?: Context): DebugRequest | undefined {
   return debugMayBeActive() ? debugRequestIn(ctx ?? handlerContext()) : undefined;
 }
 
+/**
+ * The handler context `debugRequestIn` last found a debugged request in,
+ * and that request: the timing calls of one stretch of code ask for the
+ * same context over and over (a context is immutable, so what it belongs
+ * to does not change). Cleared when the request finishes; at most one
+ * request is held.
+ */
+let lastContext: Context | undefined;
+let lastScope: RequestScope | undefined;
+let lastDebug: DebugRequest | undefined;
+
 /** The debugged request `ctx` (a handler context) belongs to, if any: `activeDebugRequest` once `debugMayBeActive()`. */
 export function debugRequestIn(ctx: Context): DebugRequest | undefined {
-  const debug = debugRequestOfScope(requestScopeOf(ctx));
-  return debug !== undefined && !debug.finished ? debug : undefined;
+  // The scope drops its request when it ends, even one whose log phase failed before finishing it.
+  if (ctx === lastContext && (lastScope as RequestScope).debug === lastDebug && !(lastDebug as DebugRequest).finished) {
+    return lastDebug;
+  }
+  const scope = requestScopeOf(ctx);
+  const debug = debugRequestOfScope(scope);
+  if (debug === undefined || debug.finished) return undefined;
+  lastContext = ctx;
+  lastScope = scope;
+  lastDebug = debug;
+  return debug;
+}
+
+/** Forgets `debug` as the last request found (see `debugRequestIn`). */
+function forget(debug: DebugRequest): void {
+  if (lastDebug !== debug) return;
+  lastContext = undefined;
+  lastScope = undefined;
+  lastDebug = undefined;
 }
 
 /**
@@ -197,6 +227,7 @@ export class DebugRequest {
     if (this.finished) return;
     this.contexts.closeDangling();
     this.finished = true;
+    forget(this);
     this.spanPlaces = undefined;
     this.spans.endRoot(this.contexts.rootInstance.span);
   }

@@ -157,20 +157,28 @@ function childrenJSON(children: Map<string, TimingNode>): string {
 
 /** `out` followed by `children` as a JSON object, their names in the order a plain object lists them. */
 function appendChildrenJSON(out: string, children: Map<string, TimingNode>): string {
-  let nodes: Iterable<TimingNode> = children.values();
-  for (const name of children.keys()) {
-    // A name a plain object would list elsewhere: all written in that order instead.
-    if (!isPlainKey(name)) {
-      nodes = objectKeyOrder(children.keys()).map((key) => children.get(key) as TimingNode);
-      break;
-    }
-  }
+  const before = out;
   let separator = '{';
-  for (const node of nodes) {
+  for (const node of children.values()) {
+    // A name a plain object would list elsewhere: all written in that order instead.
+    if (!isPlainKey(node.name)) return appendNodesJSON(before, objectKeyOrder(children.keys()), children);
     out += separator;
     out += quote(node.name);
     out += ':';
     out = node.appendJSON(out);
+    separator = ',';
+  }
+  return separator === '{' ? `${out}{}` : `${out}}`;
+}
+
+/** `out` followed by the children named `names`, in that order, as a JSON object. */
+function appendNodesJSON(out: string, names: readonly string[], children: Map<string, TimingNode>): string {
+  let separator = '{';
+  for (const name of names) {
+    out += separator;
+    out += quote(name);
+    out += ':';
+    out = (children.get(name) as TimingNode).appendJSON(out);
     separator = ',';
   }
   return separator === '{' ? `${out}{}` : `${out}}`;
@@ -186,12 +194,22 @@ function valueJSON(value: unknown): string | undefined {
 
 /** `JSON.stringify(name)`, without the call for a name with nothing to escape (most are). */
 function quote(name: string): string {
-  return NEEDS_ESCAPE.test(name) ? JSON.stringify(name) : `"${name}"`;
+  return needsEscape(name) ? JSON.stringify(name) : `"${name}"`;
 }
 
-/** What `JSON.stringify` escapes in a string: quotes, backslashes, control characters and (lone) surrogates. */
-// eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/**
+ * Whether `JSON.stringify` would escape anything in `text`: a quote, a
+ * backslash, a control character or a (lone) surrogate. A loop rather
+ * than a regular expression: names are short, and the call into the
+ * regular expression engine cost more than the scan.
+ */
+function needsEscape(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
 
 /**
  * `String(Math.round(ms * 100) / 100)`: a time as the output writes it,
