@@ -177,6 +177,26 @@ function createVariants(): Variant[] {
       allocation: true,
     }),
     {
+      name: 'timing.leaveContext(), no request debugged',
+      role: 'other',
+      target: library.timing,
+      call: '(o.leaveContext() === undefined ? 1 : 0)',
+      fodder: megamorphicObjects('leaveContext'),
+      allocation: true,
+      pristine: true,
+    },
+    {
+      // What TypeScript compiled to CommonJS emits for `import { timing }`:
+      // a read of the package's exports object on every call.
+      name: 'the same through the exports (lib.timing.leaveContext())',
+      role: 'other',
+      target: library,
+      call: '(o.timing.leaveContext() === undefined ? 1 : 0)',
+      fodder: [],
+      allocation: true,
+      pristine: true,
+    },
+    {
       name: 'runHook, group disabled',
       role: 'other',
       target: runHook,
