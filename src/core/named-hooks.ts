@@ -29,7 +29,7 @@ export function hook(group: string, name: string, handler: (...args: never[]) =>
  * await).
  */
 export function runHook(group: string, name: string, ...args: unknown[]): unknown {
-  const state = findGroup(group);
+  const state = lastPermanent.name === group ? lastPermanent.state : findPermanentFirst(group);
   if (state === undefined || state.active === 0 || !isActive(state)) return undefined;
   // A spread, not the array itself: the rest array then costs nothing while dormant.
   return runNamedHook(state, name, ...args);
@@ -47,6 +47,26 @@ export function hooksMayRun(group: string): boolean {
 }
 
 type AnyHandler = (...args: unknown[]) => unknown;
+
+/**
+ * The group `runHook` last found as a permanent entry of the table (which
+ * it then stays): a hook point runs the same group over and over, and a
+ * string comparison costs less than the lookup by name.
+ */
+const lastPermanent: { name: string | undefined; state: GroupState | undefined } = {
+  name: undefined,
+  state: undefined,
+};
+
+/** `findGroup(group)`, remembered in `lastPermanent` if permanent. */
+function findPermanentFirst(group: string): GroupState | undefined {
+  const state = findGroup(group);
+  if (state !== undefined && !state.transient) {
+    lastPermanent.name = group;
+    lastPermanent.state = state;
+  }
+  return state;
+}
 
 function runNamedHook(state: GroupState, name: string, ...args: unknown[]): unknown {
   const handler = state.namedHooks.get(name) as AnyHandler | undefined;

@@ -24,6 +24,25 @@ describe('hook and runHook', () => {
     expect(calls).to.deep.equal([[10, 'test']]);
   });
 
+  it('finds each group run in turn, and keeps no transient entry remote input made', () => {
+    const a = freshGroup();
+    const b = freshGroup();
+    hook(a, 'h', () => 'a');
+    hook(b, 'h', () => 'b');
+    alwaysEnable(a);
+    alwaysEnable(b);
+    const ran = [runHook(a, 'h'), runHook(b, 'h'), runHook(a, 'h'), runHook(a, 'h'), runHook(b, 'h')];
+    expect(ran).to.deep.equal(['a', 'b', 'a', 'a', 'b']);
+    // A transient entry leaves the table once nothing holds it; the process then makes its own.
+    const c = freshGroup();
+    const transient = transientGroupState(c) as GroupState;
+    expect(runHook(c, 'h')).to.equal(undefined);
+    releaseIfUnused(transient);
+    hook(c, 'h', () => 'c');
+    alwaysEnable(c);
+    expect(runHook(c, 'h')).to.equal('c');
+  });
+
   it('passes any number of arguments and returns the handler result', () => {
     const group = freshGroup();
     hook(group, 'sum', (...numbers: number[]) => numbers.reduce((a, b) => a + b, 0));
