@@ -1,3 +1,4 @@
+import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import { context, diag, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { contextRegistry } from '../patching/otel-internals';
@@ -22,7 +23,119 @@ function provenManager(): ContextManager | undefined {
 /** The active context: what `context.active()` returns, for less. */
 export function activeContext(): Context {
   const manager = provenManager();
-  return manager !== undefined ? manager.active() : context.active();
+  if (manager === undefined) return context.active();
+  if (manager !== witnessed || runDepth === 0) return manager.active();
+  // Inside a run of the witnessed storage: the context read last still holds if nothing changed it since.
+  const asyncId = executionAsyncId();
+  if (asyncId === seen.asyncId && storeEpoch === seen.epoch) return seen.context as Context;
+  const active = manager.active();
+  seen.context = active;
+  seen.asyncId = asyncId;
+  seen.epoch = storeEpoch;
+  return active;
+}
+
+/*
+ * Reading the active context costs Node 20 and 22 a call into C++
+ * (async_hooks' `executionAsyncResource`) and a megamorphic load of the
+ * store from the resource it returns: about 0.1 us per timing context,
+ * where a debugged request enters and leaves thousands. On those lines an
+ * AsyncLocalStorage keeps its store on the async resource whose callback
+ * runs, so the store can change only with the execution (the id
+ * `executionAsyncId()` reads from a typed array) or through the storage's
+ * own methods. For the proven manager's storage, when it is that kind,
+ * the library counts every call of those methods (`storeEpoch`), and
+ * `activeContext` answers the context it read last while the execution
+ * and the count are the same. Only inside a `run` (a `context.with`): the
+ * remembered context is dropped when the outermost run returns, so it
+ * never keeps a finished request's objects alive. Node 24's storage keeps
+ * its store elsewhere and reads it cheaply: not witnessed.
+ */
+
+/** The manager whose storage is counted (see above), if any. */
+let witnessed: ContextManager | undefined;
+/** Calls of the witnessed storage's methods that change the store, at their start and end. */
+let storeEpoch = 0;
+/** How many runs of the witnessed storage are on the stack. */
+let runDepth = 0;
+/** The context `activeContext` read last, in which execution and at which count. */
+const seen: { context: Context | undefined; asyncId: number; epoch: number } = {
+  context: undefined,
+  asyncId: -1,
+  epoch: -1,
+};
+
+/** The methods of an AsyncLocalStorage that keeps its store on async resources (Node 20 and 22). */
+const RESOURCE_STORE_METHODS = [
+  '_enable',
+  '_propagate',
+  'constructor',
+  'disable',
+  'enterWith',
+  'exit',
+  'getStore',
+  'run',
+];
+
+/** The storage of an AsyncLocalStorage manager, if it keeps its store on async resources, with no method unknown. */
+function resourceStorage(manager: ContextManager): AsyncLocalStorage<unknown> | undefined {
+  const storage = (manager as { _asyncLocalStorage?: unknown })._asyncLocalStorage;
+  if (!(storage instanceof AsyncLocalStorage) || Object.getPrototypeOf(storage) !== AsyncLocalStorage.prototype) {
+    return undefined;
+  }
+  if (typeof (storage as { kResourceStore?: unknown }).kResourceStore !== 'symbol') return undefined;
+  const methods = Object.getOwnPropertyNames(AsyncLocalStorage.prototype).sort();
+  if (methods.join() !== RESOURCE_STORE_METHODS.join()) return undefined;
+  // Methods of its own would bypass the counting below.
+  if (Object.getOwnPropertyNames(storage).some((name) => RESOURCE_STORE_METHODS.includes(name))) return undefined;
+  return storage as AsyncLocalStorage<unknown>;
+}
+
+/** Storages whose calls are counted already (a manager proven again after a swap). */
+const countedStorages = new WeakSet();
+
+/** Counts the calls of `manager`'s storage that change its store, and lets `activeContext` rely on the count. */
+function witness(manager: ContextManager): void {
+  witnessed = undefined;
+  const own = (manager as { _asyncLocalStorage?: unknown })._asyncLocalStorage;
+  if (typeof own === 'object' && own !== null && countedStorages.has(own)) {
+    witnessed = manager;
+    return;
+  }
+  const storage = resourceStorage(manager);
+  if (storage === undefined) return;
+  countedStorages.add(storage);
+  const { run, exit, enterWith, disable } = AsyncLocalStorage.prototype;
+  const counted = storage as unknown as Record<string, unknown>;
+  counted.run = function (this: AsyncLocalStorage<unknown>, store: unknown, callback: () => unknown): unknown {
+    runDepth++;
+    storeEpoch++;
+    try {
+      // eslint-disable-next-line prefer-rest-params -- no array for the usual call, which passes no arguments
+      return arguments.length > 2 ? (Reflect.apply(run, this, arguments) as unknown) : run.call(this, store, callback);
+    } finally {
+      storeEpoch++;
+      if (--runDepth === 0) seen.context = undefined;
+    }
+  };
+  counted.exit = function (this: AsyncLocalStorage<unknown>): unknown {
+    storeEpoch++;
+    try {
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(exit, this, arguments) as unknown;
+    } finally {
+      storeEpoch++;
+    }
+  };
+  counted.enterWith = function (this: AsyncLocalStorage<unknown>, store: unknown): void {
+    storeEpoch++;
+    enterWith.call(this, store);
+  };
+  counted.disable = function (this: AsyncLocalStorage<unknown>): void {
+    storeEpoch++;
+    disable.call(this);
+  };
+  witnessed = manager;
 }
 
 /**
@@ -56,7 +169,10 @@ export function runInContext<T>(ctx: Context, fn: () => T): T {
   return context.with(ctx, () => {
     if (context.active() === ctx) {
       // The root context is active under any manager: it proves nothing.
-      if (ctx !== ROOT_CONTEXT) propagating = manager;
+      if (ctx !== ROOT_CONTEXT && manager !== undefined) {
+        propagating = manager;
+        witness(manager);
+      }
       return fn();
     }
     installContextManager();
@@ -76,4 +192,10 @@ function installContextManager(): void {
       'dynamic-hooks: the registered OpenTelemetry context manager does not propagate contexts; request scopes will not work',
     );
   }
+}
+
+/** Whether `activeContext` counts the proven manager's storage calls (see above): for tests. */
+export function contextReadsCounted(): boolean {
+  const manager = provenManager();
+  return manager !== undefined && manager === witnessed;
 }
