@@ -24,8 +24,11 @@ function provenManager(): ContextManager | undefined {
 export function activeContext(): Context {
   const manager = provenManager();
   if (manager === undefined) return context.active();
-  if (manager !== witnessed || runDepth === 0) return manager.active();
-  // Inside a run of the witnessed storage: the context read last still holds if nothing changed it since.
+  return manager !== witnessed || runDepth === 0 ? manager.active() : countedRead(manager);
+}
+
+/** `manager.active()` inside a run of its witnessed storage: the context read last, if nothing changed it since. */
+function countedRead(manager: ContextManager): Context {
   const asyncId = executionAsyncId();
   if (asyncId === seen.asyncId && storeEpoch === seen.epoch) return seen.context as Context;
   const active = manager.active();
