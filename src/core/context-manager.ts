@@ -80,8 +80,15 @@ const RESOURCE_STORE_METHODS = [
   'run',
 ];
 
-/** The storage of an AsyncLocalStorage manager, if it keeps its store on async resources, with no method unknown. */
+/**
+ * The storage of OpenTelemetry's AsyncLocalStorage manager (any copy of
+ * it, not a subclass, whose `active()` might read more than the store), if
+ * the storage keeps its store on async resources, with no method unknown.
+ */
 function resourceStorage(manager: ContextManager): AsyncLocalStorage<unknown> | undefined {
+  const prototype = Object.getPrototypeOf(manager) as { constructor?: { name?: unknown } } | null;
+  if (prototype?.constructor?.name !== 'AsyncLocalStorageContextManager') return undefined;
+  if (Object.hasOwn(manager, 'active') || Object.hasOwn(manager, 'with')) return undefined;
   const storage = (manager as { _asyncLocalStorage?: unknown })._asyncLocalStorage;
   if (!(storage instanceof AsyncLocalStorage) || Object.getPrototypeOf(storage) !== AsyncLocalStorage.prototype) {
     return undefined;

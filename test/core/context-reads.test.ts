@@ -3,6 +3,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { context, createContextKey, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { activeContext, contextReadsCounted, runInContext } from '../../src/core/context-manager';
 import { contextRegistry } from '../../src/patching/otel-internals';
+import { runScript } from '../helpers/run-node';
 
 const KEY = createContextKey('dynamic-hooks context reads test');
 const named = (name: string): Context => ROOT_CONTEXT.setValue(KEY, name);
@@ -24,6 +25,21 @@ describe('activeContext: the context reads the library counts instead of repeati
   it('counts them where the storage keeps its store on async resources (Node 20 and 22), not on Node 24', () => {
     const major = Number(process.versions.node.split('.')[0]);
     expect(contextReadsCounted()).to.equal(major < 24);
+  });
+
+  it('leaves alone a manager of another class (a subclass may read more than the store)', async () => {
+    const counted = (manager: string): Promise<string> =>
+      runScript(`
+        const { context, createContextKey, ROOT_CONTEXT } = require('@opentelemetry/api');
+        const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+        const { contextReadsCounted, runInContext } = require('./src/core/context-manager');
+        class Mine extends AsyncLocalStorageContextManager {}
+        context.setGlobalContextManager(new ${manager}().enable());
+        runInContext(ROOT_CONTEXT.setValue(createContextKey('k'), 1), () => undefined);
+        console.log(contextReadsCounted());`);
+    const major = Number(process.versions.node.split('.')[0]);
+    expect((await counted('AsyncLocalStorageContextManager')).trim()).to.equal(String(major < 24));
+    expect((await counted('Mine')).trim()).to.equal('false');
   });
 
   it('answers each context of nested and bound calls, before and after each returns', () => {
