@@ -157,28 +157,26 @@ function childrenJSON(children: Map<string, TimingNode>): string {
 
 /** `out` followed by `children` as a JSON object, their names in the order a plain object lists them. */
 function appendChildrenJSON(out: string, children: Map<string, TimingNode>): string {
-  const before = out;
-  let separator = '{';
-  for (const node of children.values()) {
+  for (const name of children.keys()) {
     // A name a plain object would list elsewhere: all written in that order instead.
-    if (!isPlainKey(node.name)) return appendNodesJSON(before, objectKeyOrder(children.keys()), children);
+    if (!isPlainKey(name)) {
+      return appendNodesJSON(
+        out,
+        objectKeyOrder(children.keys()).map((key) => children.get(key) as TimingNode),
+      );
+    }
+  }
+  return appendNodesJSON(out, children.values());
+}
+
+/** `out` followed by `nodes`, in that order, as a JSON object. */
+function appendNodesJSON(out: string, nodes: Iterable<TimingNode>): string {
+  let separator = '{';
+  for (const node of nodes) {
     out += separator;
     out += quote(node.name);
     out += ':';
     out = node.appendJSON(out);
-    separator = ',';
-  }
-  return separator === '{' ? `${out}{}` : `${out}}`;
-}
-
-/** `out` followed by the children named `names`, in that order, as a JSON object. */
-function appendNodesJSON(out: string, names: readonly string[], children: Map<string, TimingNode>): string {
-  let separator = '{';
-  for (const name of names) {
-    out += separator;
-    out += quote(name);
-    out += ':';
-    out = (children.get(name) as TimingNode).appendJSON(out);
     separator = ',';
   }
   return separator === '{' ? `${out}{}` : `${out}}`;
