@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
+import { filesUnder } from '../helpers/files';
 import { PROJECT_ROOT } from '../helpers/run-node';
 
 interface Manifest {
@@ -11,14 +12,6 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as Manifest;
-
-/** Every file under `dir`, recursively. */
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    return statSync(path).isDirectory() ? walk(path) : [path];
-  });
-}
 
 /** The package a bare specifier names (`@scope/name/sub` -> `@scope/name`), or undefined for a relative one. */
 function packageOf(specifier: string): string | undefined {
@@ -45,7 +38,7 @@ const CODE_PATTERNS = [
 function specifiersIn(extensions: readonly string[]): Map<string, string[]> {
   const found = new Map<string, string[]>();
   for (const root of manifest.files.filter((entry) => entry.startsWith('dist/'))) {
-    for (const file of walk(join(PROJECT_ROOT, root))) {
+    for (const file of filesUnder(join(PROJECT_ROOT, root))) {
       if (!extensions.some((extension) => file.endsWith(extension))) continue;
       const source = readFileSync(file, 'utf8');
       for (const pattern of CODE_PATTERNS) {

@@ -1,17 +1,13 @@
 import { expect } from 'chai';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { filesUnder } from '../helpers/files';
 import { PROJECT_ROOT, runNode } from '../helpers/run-node';
 
 /** The shipped CommonJS modules (the CLI's entry script, which runs when loaded, left out). */
 function shippedModules(): string[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir).flatMap((entry) => {
-      const path = join(dir, entry);
-      return statSync(path).isDirectory() ? walk(path) : [path];
-    });
   return ['dist/src', 'dist/instrumentations']
-    .flatMap((dir) => walk(join(PROJECT_ROOT, dir)))
+    .flatMap((dir) => filesUnder(join(PROJECT_ROOT, dir)))
     .filter((path) => path.endsWith('.js') && !readFileSync(path, 'utf8').startsWith('#!'));
 }
 
