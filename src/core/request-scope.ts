@@ -1,7 +1,8 @@
-import { createContextKey, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { setValueInPlace } from '../patching/otel-internals';
 import { activeContext, runInContext } from './context-manager';
 import type { GroupState } from './group-state';
+import { contextWithFrame, FRAME_KEY } from './scope-context';
 
 /** The per-request state: groups enabled by `enableOnThisRequest`. */
 export interface RequestScope {
@@ -68,8 +69,6 @@ class ScopeFrame {
   ) {}
 }
 
-const FRAME_KEY = createContextKey('dynamic-hooks scope frame');
-
 /**
  * Releases what a scope or frame retained once nothing can reach it any
  * more, so the hooked functions of its groups go back to the dormant path
@@ -114,7 +113,7 @@ export function requestScopeOf(ctx: Context): RequestScope | undefined {
 export function withScopeFrameOf(ctx: Context, from: Context): Context {
   const frame = from.getValue(FRAME_KEY);
   if (frame === undefined || ctx.getValue(FRAME_KEY) !== undefined) return ctx;
-  return ctx.setValue(FRAME_KEY, frame);
+  return contextWithFrame(ctx, frame);
 }
 
 /** Runs `fn` in a fresh request scope; returns what `fn` returns. */
@@ -205,8 +204,7 @@ export function inPreparedScope<T>(fn: () => T): T {
 
 /** A child of `ctx` in which `scope` (opened by `contextWithNewScope`) is the request scope. */
 export function contextWithScope(ctx: Context, scope: RequestScope): Context {
-  const frame = new ScopeFrame(scope, undefined);
-  return ctx.setValue(FRAME_KEY, frame);
+  return contextWithFrame(ctx, new ScopeFrame(scope, undefined));
 }
 
 /**
@@ -266,5 +264,5 @@ export function runWithGroups<T>(groups: readonly GroupState[], fn: () => T): T 
   const held = [...overlay];
   for (const group of held) group.retain();
   collector.register(frame, held);
-  return runInContext(activeContext().setValue(FRAME_KEY, frame), fn);
+  return runInContext(contextWithFrame(activeContext(), frame), fn);
 }
