@@ -40,8 +40,17 @@ const { RequestDebugSampler, TimingInstrumentation, timing } = library;
 const N = Number(process.env.BENCH_CONTEXTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
-/** Distinct sibling names, built before any measurement. */
-const NAMES = Array.from({ length: N }, (_, i) => `context_${i}`);
+/**
+ * Distinct names among the siblings, from BENCH_CONTEXT_NAMES: by default
+ * every one differs (the tree's worst case, a node per context); fewer
+ * repeat in turn, as a loop over a few operations would.
+ */
+const DISTINCT = Number(process.env.BENCH_CONTEXT_NAMES ?? N);
+if (!Number.isInteger(DISTINCT) || DISTINCT < 1 || DISTINCT > N) {
+  throw new RangeError(`BENCH_CONTEXT_NAMES must be an integer from 1 to ${String(N)}`);
+}
+/** The siblings' names, built before any measurement. */
+const NAMES = Array.from({ length: N }, (_, i) => `context_${i % DISTINCT}`);
 
 /** Holds nothing (the batch processor's queue is what retains the ended spans); counts what it is given. */
 class CountingExporter implements SpanExporter {
@@ -246,10 +255,12 @@ async function measureInChild(): Promise<Sample[][]> {
 }
 
 async function runContextsSuite(): Promise<void> {
-  console.log(`\n== contexts: one timing context vs one OTel SDK span, ${N} per request ==`);
+  console.log(
+    `\n== contexts: one timing context vs one OTel SDK span, ${N} per request, ${DISTINCT} distinct names ==`,
+  );
   console.log(
     `sibling contexts under one parent in a real request handler; ${ROUNDS} alternating rounds in each of ` +
-      `${PROCESSES} fresh processes, median over all rounds (BENCH_CONTEXTS, BENCH_ROUNDS, BENCH_PROCESSES change ` +
+      `${PROCESSES} fresh processes, median over all rounds (BENCH_CONTEXTS, BENCH_CONTEXT_NAMES, BENCH_ROUNDS, BENCH_PROCESSES change ` +
       'them). Loop: the handler loop per context; CPU: the server process for the whole request (output and span ' +
       'ends included) per context; bytes: heap retained by the loop after a full GC.',
   );
