@@ -23,8 +23,31 @@ function provenManager(): ContextManager | undefined {
 /** The active context: what `context.active()` returns, for less. */
 export function activeContext(): Context {
   const manager = provenManager();
-  if (manager === undefined) return context.active();
+  if (manager === undefined) return unprovenActive();
   return manager !== witnessed || runDepth === 0 ? manager.active() : countedRead(manager);
+}
+
+/**
+ * `context.active()` while no manager is proven. A context other than the
+ * root is one the registered manager made active (an instrumentation's
+ * `context.with` around the caller, as OpenTelemetry HttpInstrumentation's
+ * around every request), which proves that it propagates as
+ * {@link runInContext}'s own check would: a process whose requests ride on
+ * such contexts may never call `runInContext`, and went through the API
+ * for every read.
+ */
+function unprovenActive(): Context {
+  // Read first: the manager whose active() the API calls next.
+  const manager = contextRegistry()?.context;
+  const active = context.active();
+  if (active !== ROOT_CONTEXT && manager !== undefined) prove(manager);
+  return active;
+}
+
+/** Calls `manager` directly from now on (see {@link provenManager}), and counts its storage's calls if it can. */
+function prove(manager: ContextManager): void {
+  propagating = manager;
+  witness(manager);
 }
 
 /** `manager.active()` inside a run of its witnessed storage: the context read last, if nothing changed it since. */
@@ -179,10 +202,7 @@ export function runInContext<T>(ctx: Context, fn: () => T): T {
   return context.with(ctx, () => {
     if (context.active() === ctx) {
       // The root context is active under any manager: it proves nothing.
-      if (ctx !== ROOT_CONTEXT && manager !== undefined) {
-        propagating = manager;
-        witness(manager);
-      }
+      if (ctx !== ROOT_CONTEXT && manager !== undefined) prove(manager);
       return fn();
     }
     installContextManager();
@@ -202,6 +222,11 @@ function installContextManager(): void {
       'dynamic-hooks: the registered OpenTelemetry context manager does not propagate contexts; request scopes will not work',
     );
   }
+}
+
+/** Whether the library calls the registered context manager directly (see {@link provenManager}): for tests. */
+export function contextManagerProven(): boolean {
+  return provenManager() !== undefined;
 }
 
 /** Whether `activeContext` counts the proven manager's storage calls (see above): for tests. */

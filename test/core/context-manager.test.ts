@@ -90,6 +90,33 @@ describe('context manager', () => {
     expect(JSON.parse(out)).to.deep.equal({ inside: true, firstUsedAgain: false, secondUsed: true });
   });
 
+  it("calls the manager directly once an instrumentation's context.with shows that it propagates", async () => {
+    const out = await runScript(`
+      const { context, createContextKey, ROOT_CONTEXT } = require('@opentelemetry/api');
+      const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+      const { activeContext, contextManagerProven } = require('./src/core/context-manager');
+      const key = createContextKey('k');
+      const manager = new AsyncLocalStorageContextManager().enable();
+      context.setGlobalContextManager(manager);
+      const atStart = contextManagerProven();
+      activeContext();
+      const afterRoot = contextManagerProven();
+      // What an HTTP server instrumentation does around every request.
+      const ctx = ROOT_CONTEXT.setValue(key, 'request');
+      const inside = context.with(ctx, () => activeContext() === ctx);
+      const afterWith = contextManagerProven();
+      const later = context.with(ROOT_CONTEXT.setValue(key, 'next'), () => activeContext().getValue(key));
+      console.log(JSON.stringify({ atStart, afterRoot, inside, afterWith, later }));
+    `);
+    expect(JSON.parse(out)).to.deep.equal({
+      atStart: false,
+      afterRoot: false,
+      inside: true,
+      afterWith: true,
+      later: 'next',
+    });
+  });
+
   it('works under the OpenTelemetry NodeSDK registered after the library was loaded', async () => {
     const out = await runScript(`
       const { withRequestScope, enableOnThisRequest, isGroupEnabled } = require('./src');
