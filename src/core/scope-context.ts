@@ -18,8 +18,8 @@ export const FRAME_KEY = createContextKey('dynamic-hooks scope frame');
  */
 class ScopeContext implements Context {
   constructor(
-    private readonly parent: Context,
-    private readonly frame: unknown,
+    readonly parent: Context,
+    readonly frame: unknown,
   ) {}
 
   getValue(key: symbol): unknown {
@@ -35,14 +35,9 @@ class ScopeContext implements Context {
     if (key === FRAME_KEY) return this.parent.deleteValue(key);
     return new ScopeContext(this.parent.deleteValue(key), this.frame);
   }
-
-  /** `ctx` with `frame` as its scope frame (see {@link contextWithFrame}). */
-  static of(ctx: Context, frame: unknown): Context {
-    return ctx instanceof ScopeContext ? new ScopeContext(ctx.parent, frame) : new ScopeContext(ctx, frame);
-  }
 }
 
 /** A child of `ctx` whose scope frame is `frame`, as `ctx.setValue(FRAME_KEY, frame)` without copying `ctx`. */
 export function contextWithFrame(ctx: Context, frame: unknown): Context {
-  return ScopeContext.of(ctx, frame);
+  return ctx instanceof ScopeContext ? ctx.setValue(FRAME_KEY, frame) : new ScopeContext(ctx, frame);
 }
