@@ -12,6 +12,7 @@ import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 import { AlwaysOnSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { activeContext, runInContext } from '../../src/core/context-manager';
 import { contextWithFrame, FRAME_KEY } from '../../src/core/scope-context';
+import { prng } from '../helpers/prng';
 
 const A = createContextKey('scope-context test a');
 const B = createContextKey('scope-context test b');
@@ -19,15 +20,6 @@ const KEYS = [A, B, FRAME_KEY] as const;
 
 /** What a context answers for every key the tests use. */
 const read = (ctx: Context): unknown[] => KEYS.map((key) => ctx.getValue(key));
-
-/** A small deterministic generator, so that a failing sequence is the same in every run. */
-function generator(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-}
 
 describe('scope contexts: a request scope frame without copying the parent context', () => {
   it('reads its frame itself and every other value from its parent', () => {
@@ -41,7 +33,7 @@ describe('scope contexts: a request scope frame without copying the parent conte
   });
 
   it('answers as the API context would after any sequence of setValue and deleteValue', () => {
-    const random = generator(7);
+    const random = prng(7);
     for (let run = 0; run < 200; run++) {
       const frame = { run };
       let ours = contextWithFrame(ROOT_CONTEXT.setValue(A, 'parent'), frame);
