@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { TimingNode } from '../../src/timing/timing-tree';
+import { prng } from '../helpers/prng';
 
 /** Names that JavaScript objects list out of insertion order, or not at all, and ones JSON escapes. */
 const AWKWARD = [
@@ -37,27 +38,63 @@ function grow(node: TimingNode, depth: number, random: () => number): void {
   }
 }
 
-/** A small deterministic generator (mulberry32), so a failure reproduces. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('timing tree JSON', () => {
   it('writes what JSON.stringify writes of the tree object, awkward names and keys included', () => {
     for (let seed = 1; seed <= 200; seed++) {
-      const random = seeded(seed);
+      const random = prng(seed);
       const root = new TimingNode('', undefined);
       root.setProp('request_id', `r${seed}`);
       if (random() < 0.5) root.setProp('7', true);
       grow(root, 3, random);
       expect(root.toJSONString(), `seed ${seed}`).to.equal(JSON.stringify(root.toJSON()));
     }
+  });
+
+  it('writes large trees, times of every kind and text outside ASCII as JSON.stringify does', () => {
+    const random = prng(7);
+    const root = new TimingNode('', undefined);
+    root.setProp('request_id', 'big');
+    const parent = root.addChild('bench');
+    const times = [
+      0,
+      -0,
+      -1.234,
+      0.004,
+      0.005,
+      0.015,
+      1.005,
+      9.995,
+      10,
+      99.99,
+      1e13,
+      1e15,
+      1e300,
+      NaN,
+      Infinity,
+      -Infinity,
+    ];
+    for (let i = 0; i < 5_000; i++) {
+      const name = i % 97 === 0 ? `é ${i} 😀` : i % 89 === 0 ? `q"${i}\\` : `context_${i}_${'x'.repeat(i % 40)}`;
+      const child = parent.addChild(name);
+      child.totalTime = i < times.length ? times[i] : random() * 10 ** Math.floor(random() * 8);
+      if (i % 50 === 0) child.setProp('note', i % 100 === 0 ? 'ünï' : 'plain');
+    }
+    const json = root.toJSONString();
+    expect(json.length).to.be.greaterThan(200_000);
+    expect(json).to.equal(JSON.stringify(root.toJSON()));
+    // The buffer let go of its large capacity and starts over for the next output.
+    const small = new TimingNode('', undefined);
+    small.addChild('a').totalTime = 1.5;
+    expect(small.toJSONString()).to.equal('{"child":{"a":{"total_time":1.5}}}');
+  });
+
+  it('starts the next output clean after one that threw', () => {
+    const broken = new TimingNode('', undefined);
+    broken.addChild('a').setProp('big', BigInt(1));
+    expect(() => broken.toJSONString()).to.throw(TypeError);
+    const root = new TimingNode('', undefined);
+    root.addChild('b').totalTime = 2;
+    expect(root.toJSONString()).to.equal('{"child":{"b":{"total_time":2}}}');
   });
 
   it('writes a root without contexts or props as {}', () => {
