@@ -40,6 +40,10 @@ const { RequestDebugSampler, TimingInstrumentation, timing } = library;
 const N = Number(process.env.BENCH_CONTEXTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
+/** Measured requests of each steady process (BENCH_STEADY_REQUESTS), after STEADY_WARM_UP unmeasured ones. */
+const STEADY_REQUESTS = Number(process.env.BENCH_STEADY_REQUESTS ?? 30);
+const STEADY_WARM_UP = 10;
+
 /**
  * Distinct names among the siblings, from BENCH_CONTEXT_NAMES: by default
  * every one differs (the tree's worst case, a node per context); fewer
@@ -93,6 +97,8 @@ const OTEL_SPAN = 0;
 const OTEL_ACTIVE_SPAN = 1;
 const TIMING_CONTEXT = 2;
 const TIMING_UNDEBUGGED = 3;
+/** The variants measured in steady processes too. */
+const STEADY_VARIANTS = [OTEL_SPAN, OTEL_ACTIVE_SPAN, TIMING_CONTEXT];
 
 const VARIANTS: readonly Variant[] = [
   { label: 'OTel SDK span (always on, batch processor)', path: '/otel', headers: {} },
@@ -177,8 +183,21 @@ function request(port: number, variant: Variant): Promise<void> {
   });
 }
 
-/** Runs the rounds in this process; the samples per variant. */
-async function measureInProcess(): Promise<Sample[][]> {
+/** The bench's server, its two tracer providers and the timing instrumentation, in this process. */
+interface BenchServer {
+  readonly port: number;
+  /** Exports what the batch processors hold. */
+  flush(): Promise<unknown>;
+  /** Spans exported so far, by both providers. */
+  exported(): number;
+  /** Whether the next requests measure retained bytes (after full GCs) instead of the loop's time. */
+  measureHeap: boolean;
+  /** What the last request's loop measured. */
+  readonly current: { loopNs: number; bytes: number };
+  close(): Promise<void>;
+}
+
+async function startBenchServer(): Promise<BenchServer> {
   const timingExporter = new CountingExporter();
   const timingProvider = new BasicTracerProvider({
     sampler: new RequestDebugSampler(new AlwaysOnSampler()),
@@ -198,29 +217,43 @@ async function measureInProcess(): Promise<Sample[][]> {
     '/otel': () => otelLoop(tracer),
     '/otel-active': () => otelActiveLoop(tracer),
   };
-  const current = { loopNs: 0, bytes: 0 };
-  let heap = false;
   const server = http.createServer((req, res) => {
-    measureLoop(loops[req.url ?? ''] ?? timingLoop, heap, current);
+    measureLoop(loops[req.url ?? ''] ?? timingLoop, bench.measureHeap, bench.current);
     res.end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const bench: BenchServer = {
+    port: (server.address() as AddressInfo).port,
+    flush: () => Promise.all([timingProvider.forceFlush(), otelProvider.forceFlush()]),
+    exported: () => timingExporter.exported + otelExporter.exported,
+    measureHeap: false,
+    current: { loopNs: 0, bytes: 0 },
+    async close() {
+      KEEP_ALIVE.destroy();
+      server.close();
+      instrumentation.disable();
+      await Promise.all([timingProvider.shutdown(), otelProvider.shutdown()]);
+    },
+  };
+  return bench;
+}
 
+/** Runs the rounds in this process; the samples per variant. */
+async function measureInProcess(): Promise<Sample[][]> {
+  const bench = await startBenchServer();
   const samples = VARIANTS.map((): Sample[] => []);
-  const flush = (): Promise<unknown> => Promise.all([timingProvider.forceFlush(), otelProvider.forceFlush()]);
   for (let round = -2; round < ROUNDS; round++) {
     for (const [v, variant] of VARIANTS.entries()) {
-      await flush();
+      await bench.flush();
       gc();
-      heap = false;
-      const exportedBefore = timingExporter.exported + otelExporter.exported;
+      bench.measureHeap = false;
+      const exportedBefore = bench.exported();
       const cpuBefore = process.cpuUsage();
-      await request(port, variant);
+      await request(bench.port, variant);
       await new Promise((resolve) => setImmediate(resolve));
       const cpu = process.cpuUsage(cpuBefore);
-      await flush();
-      const exported = timingExporter.exported + otelExporter.exported - exportedBefore;
+      await bench.flush();
+      const exported = bench.exported() - exportedBefore;
       const expected = v === TIMING_UNDEBUGGED ? 0 : N;
       if (exported < expected || exported > expected + 2) {
         throw new Error(`${variant.label}: ${String(exported)} spans exported for ${String(N)} per request`);
@@ -230,28 +263,49 @@ async function measureInProcess(): Promise<Sample[][]> {
       // happened inside the measured loop. Without it, most rounds read 0 B per OTel span on an idle machine
       // (the previous spans freed as the new ones were made) and some ~120 B per timing context.
       await new Promise((resolve) => setTimeout(resolve, 20));
-      heap = true;
-      await request(port, variant);
+      bench.measureHeap = true;
+      await request(bench.port, variant);
       // The first two rounds warm the code up and are not counted.
-      if (round >= 0) samples[v].push({ ...current, cpuNs: ((cpu.user + cpu.system) * 1000) / N });
+      if (round >= 0) samples[v].push({ ...bench.current, cpuNs: ((cpu.user + cpu.system) * 1000) / N });
     }
   }
-  KEEP_ALIVE.destroy();
-  server.close();
-  instrumentation.disable();
-  await Promise.all([timingProvider.shutdown(), otelProvider.shutdown()]);
-
+  await bench.close();
   return samples;
+}
+
+/**
+ * One variant's requests back to back in this process, as a service
+ * serves them: no forced GC, each followed by the batch processors' flush
+ * (their export included). The server's CPU per context or span over the
+ * measured requests, after unmeasured ones that warm the code up and let
+ * the young generation grow to the variant's allocation rate.
+ */
+async function measureSteadyInProcess(v: number): Promise<number> {
+  const bench = await startBenchServer();
+  const variant = VARIANTS[v];
+  let cpuBefore = process.cpuUsage();
+  for (let i = -STEADY_WARM_UP; i < STEADY_REQUESTS; i++) {
+    if (i === 0) cpuBefore = process.cpuUsage();
+    await request(bench.port, variant);
+    await bench.flush();
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  await bench.close();
+  return ((cpu.user + cpu.system) * 1000) / (STEADY_REQUESTS * N);
 }
 
 const run = promisify(execFile);
 
-/** Runs the rounds in a fresh process (this file as its main module). */
-async function measureInChild(): Promise<Sample[][]> {
-  const { stdout } = await run(serverNode(), ['--expose-gc', '--require', 'tsx', __filename], { maxBuffer: 1 << 20 });
+/** Runs this file as the main module of a fresh process: the rounds, or with `steady` that variant's steady requests. */
+async function measureInChild<T>(steady?: number): Promise<T> {
+  const env = { ...process.env, BENCH_CONTEXTS_STEADY: steady === undefined ? '' : String(steady) };
+  const { stdout } = await run(serverNode(), ['--expose-gc', '--require', 'tsx', __filename], {
+    maxBuffer: 1 << 20,
+    env,
+  });
   const match = /^result (.+)$/m.exec(stdout);
   if (match === null) throw new Error(`contexts bench process: no result in ${stdout}`);
-  return JSON.parse(match[1]) as Sample[][];
+  return JSON.parse(match[1]) as T;
 }
 
 async function runContextsSuite(): Promise<void> {
@@ -262,16 +316,23 @@ async function runContextsSuite(): Promise<void> {
     `sibling contexts under one parent in a real request handler; ${ROUNDS} alternating rounds in each of ` +
       `${PROCESSES} fresh processes, median over all rounds (BENCH_CONTEXTS, BENCH_CONTEXT_NAMES, BENCH_ROUNDS, BENCH_PROCESSES change ` +
       'them). Loop: the handler loop per context; CPU: the server process for the whole request (output and span ' +
-      'ends included) per context; bytes: heap retained by the loop after a full GC.',
+      'ends included) per context, each round after a full GC; bytes: heap retained by the loop after a full GC; ' +
+      `steady CPU: a fresh process per variant serving its requests back to back, no forced GC, ${STEADY_REQUESTS} ` +
+      `after ${STEADY_WARM_UP} unmeasured (BENCH_STEADY_REQUESTS), per context, median of ${PROCESSES} processes.`,
   );
   console.log(machineLine());
   const samples = VARIANTS.map((): Sample[] => []);
   const perProcessRatios: string[] = [];
   for (let p = 0; p < PROCESSES; p++) {
-    const perProcess = await measureInChild();
+    const perProcess = await measureInChild<Sample[][]>();
     perProcess.forEach((rounds, v) => samples[v].push(...rounds));
     const loop = (v: number): number => median(perProcess[v].map((sample) => sample.loopNs));
     perProcessRatios.push(`${(loop(TIMING_CONTEXT) / loop(OTEL_SPAN)).toFixed(2)}x`);
+  }
+  // The steady processes, one variant each, in turn.
+  const steady = VARIANTS.map((): number[] => []);
+  for (let p = 0; p < PROCESSES; p++) {
+    for (const v of STEADY_VARIANTS) steady[v].push(await measureInChild<number>(v));
   }
 
   const med = (v: number, key: keyof Sample): number => median(samples[v].map((s) => s[key]));
@@ -280,6 +341,7 @@ async function runContextsSuite(): Promise<void> {
     (med(v, 'loopNs') / 1000).toFixed(2),
     (med(v, 'cpuNs') / 1000).toFixed(2),
     med(v, 'bytes').toFixed(0),
+    steady[v].length === 0 ? '-' : (median(steady[v]) / 1000).toFixed(2),
   ]);
   printTable(
     [
@@ -287,6 +349,7 @@ async function runContextsSuite(): Promise<void> {
       { title: 'loop us', align: 'right' },
       { title: 'request CPU us', align: 'right' },
       { title: 'retained B', align: 'right' },
+      { title: 'steady CPU us', align: 'right' },
     ],
     rows,
   );
@@ -296,7 +359,10 @@ async function runContextsSuite(): Promise<void> {
     ['bytes', 'bytes'],
   ] as const;
   const ratios = (base: number): string =>
-    measures.map(([label, key]) => `${label} ${(med(TIMING_CONTEXT, key) / med(base, key)).toFixed(2)}x`).join(', ');
+    [
+      ...measures.map(([label, key]) => `${label} ${(med(TIMING_CONTEXT, key) / med(base, key)).toFixed(2)}x`),
+      `steady CPU ${(median(steady[TIMING_CONTEXT]) / median(steady[base])).toFixed(2)}x`,
+    ].join(', ');
   console.log(`timing context / OTel span: ${ratios(OTEL_SPAN)} (goal: at most 1.2x each)`);
   console.log(`timing context / OTel active span: ${ratios(OTEL_ACTIVE_SPAN)}`);
   console.log(`loop ratio to the OTel span in each process: ${perProcessRatios.join(', ')}`);
@@ -306,7 +372,10 @@ async function runContextsSuite(): Promise<void> {
 export const contextsSuite: Suite = { name: 'contexts', run: runContextsSuite };
 
 if (require.main === module) {
-  void measureInProcess().then((samples) => {
-    console.log(`result ${JSON.stringify(samples)}`);
-  });
+  const steady = process.env.BENCH_CONTEXTS_STEADY;
+  void (steady === undefined || steady === '' ? measureInProcess() : measureSteadyInProcess(Number(steady))).then(
+    (result) => {
+      console.log(`result ${JSON.stringify(result)}`);
+    },
+  );
 }
