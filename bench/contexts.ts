@@ -290,6 +290,14 @@ async function measureSteadyInProcess(v: number): Promise<number> {
     await bench.flush();
   }
   const cpu = process.cpuUsage(cpuBefore);
+  // As in the rounds: one span per context or span of every request (the root spans aside), or the figure is wrong.
+  const requests = STEADY_WARM_UP + STEADY_REQUESTS;
+  const exported = bench.exported();
+  if (exported < requests * N || exported > requests * (N + 2)) {
+    throw new Error(
+      `${variant.label}: ${String(exported)} spans exported for ${String(requests)} requests of ${String(N)}`,
+    );
+  }
   await bench.close();
   return ((cpu.user + cpu.system) * 1000) / (STEADY_REQUESTS * N);
 }
