@@ -238,6 +238,21 @@ async function startBenchServer(): Promise<BenchServer> {
   return bench;
 }
 
+/**
+ * Throws unless `requests` requests of variant `v` exported one span per
+ * context or span (and at most two more each, the parent and the root):
+ * a figure over span-less contexts would be wrong (as when the span budget
+ * left most contexts without one).
+ */
+function checkExported(v: number, exported: number, requests: number): void {
+  const perRequest = v === TIMING_UNDEBUGGED ? 0 : N;
+  if (exported < requests * perRequest || exported > requests * (perRequest + 2)) {
+    throw new Error(
+      `${VARIANTS[v].label}: ${String(exported)} spans exported for ${String(requests)} requests of ${String(N)}`,
+    );
+  }
+}
+
 /** Runs the rounds in this process; the samples per variant. */
 async function measureInProcess(): Promise<Sample[][]> {
   const bench = await startBenchServer();
@@ -253,11 +268,7 @@ async function measureInProcess(): Promise<Sample[][]> {
       await new Promise((resolve) => setImmediate(resolve));
       const cpu = process.cpuUsage(cpuBefore);
       await bench.flush();
-      const exported = bench.exported() - exportedBefore;
-      const expected = v === TIMING_UNDEBUGGED ? 0 : N;
-      if (exported < expected || exported > expected + 2) {
-        throw new Error(`${variant.label}: ${String(exported)} spans exported for ${String(N)} per request`);
-      }
+      checkExported(v, bench.exported() - exportedBefore, 1);
       // A pause before the heap is measured: V8's concurrent optimising compiler can hold a closure of the
       // flush's export (and with its scope, the exported spans) until its job is installed, which then
       // happened inside the measured loop. Without it, most rounds read 0 B per OTel span on an idle machine
@@ -290,14 +301,7 @@ async function measureSteadyInProcess(v: number): Promise<number> {
     await bench.flush();
   }
   const cpu = process.cpuUsage(cpuBefore);
-  // As in the rounds: one span per context or span of every request (the root spans aside), or the figure is wrong.
-  const requests = STEADY_WARM_UP + STEADY_REQUESTS;
-  const exported = bench.exported();
-  if (exported < requests * N || exported > requests * (N + 2)) {
-    throw new Error(
-      `${variant.label}: ${String(exported)} spans exported for ${String(requests)} requests of ${String(N)}`,
-    );
-  }
+  checkExported(v, bench.exported(), STEADY_WARM_UP + STEADY_REQUESTS);
   await bench.close();
   return ((cpu.user + cpu.system) * 1000) / (STEADY_REQUESTS * N);
 }
